@@ -148,6 +148,26 @@ static void round_trips(uint32_t max_payload)
     free(f);
 }
 
+/* spec 10.4: frame bytes computed independently (Python's zlib and a bitwise CRC-16). */
+START_TEST(test_known_frames)
+{
+    static const uint8_t info[] = {0xD0, 0x4E, 0x01, 0x01, 0x00, 0x00, 0xE0, 0x35,
+                                   0x8B, 0x6A, 0xFA, 0x89};
+    static const uint8_t seed[] = {0xD0, 0x4E, 0x09, 0x02, 0x04, 0x00, 0xB7, 0x25,
+                                   0x78, 0x56, 0x34, 0x12, 0xAB, 0x17, 0x39, 0x75};
+    static const uint8_t ok[] = {0xD0, 0x4E, 0x81, 0x01, 0x01, 0x00, 0xE9,
+                                 0xDB, 0x00, 0xE0, 0x69, 0xBB, 0xD2};
+    static const uint8_t seed_payload[] = {0x78, 0x56, 0x34, 0x12}, status_ok[] = {0x00};
+    uint8_t buf[32];
+    ck_assert_uint_eq(frame_encode(buf, sizeof buf, 0x01, 1, NULL, 0), sizeof info);
+    ck_assert_mem_eq(buf, info, sizeof info);
+    ck_assert_uint_eq(frame_encode(buf, sizeof buf, 0x09, 2, seed_payload, 4), sizeof seed);
+    ck_assert_mem_eq(buf, seed, sizeof seed);
+    ck_assert_uint_eq(frame_encode(buf, sizeof buf, 0x81, 1, status_ok, 1), sizeof ok);
+    ck_assert_mem_eq(buf, ok, sizeof ok);
+}
+END_TEST
+
 START_TEST(test_round_trip)
 {
     round_trips(64);
@@ -414,6 +434,7 @@ Suite *suite_frame(void)
     tcase_add_test(tc, test_crc32_vs_zlib);
     tcase_add_test(tc, test_proto_names);
     tcase_add_test(tc, test_encode_layout);
+    tcase_add_test(tc, test_known_frames);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_junk_before_frame);
     tcase_add_test(tc, test_sync0_sync0_sync1);
