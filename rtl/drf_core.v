@@ -1,0 +1,233 @@
+// Compute core: memories L, R, D, the GEMM / f_gamma / f_alpha / PACK engines, counters.
+`default_nettype none
+
+module drf_core #(
+    parameter ROWS = 4, // DPU rows of the GEMM array; L memory banks (power of two)
+    parameter COLS = 4, // DPU columns; R memory banks (power of two)
+    parameter LAW = 12, // L word-address bits (2^LAW 64-bit words)
+    parameter RAW = 12, // R word-address bits
+    parameter DAW = 14  // D word-address bits (2^DAW 32-bit words)
+) (
+    input wire clk,
+    input wire rst,
+    // Command: validated payload bytes of spec section 9 (byte i at [8i +: 8])
+    input wire cmd_valid,
+    input wire [7:0] cmd_op,
+    input wire [319:0] cmd_args,
+    output wire cmd_ready,
+    output reg cmd_done,
+    // Host memory port (WRITE / READ commands), used while cmd_ready
+    input wire host_we,
+    input wire host_re,
+    input wire [1:0] host_mem,
+    input wire [31:0] host_addr,
+    input wire [63:0] host_wdata,
+    output wire [63:0] host_rdata,
+    // Status
+    input wire stats_clear,
+    output wire [31:0] lfsr_state,
+    output reg [63:0] cycles,      // cycles in which a command executes
+    output reg [63:0] busy_cycles  // cycles in which the DPU array does useful work
+);
+    // Opcodes of spec 8.4 that reach the core
+    localparam [7:0] OP_RESET = 8'h02, OP_GEMM = 8'h05, OP_QGRAD = 8'h06, OP_QACT = 8'h07,
+                     OP_PACK = 8'h08, OP_SEED = 8'h09;
+    localparam [2:0] E_NONE = 3'd0, E_GEMM = 3'd1, E_QGRAD = 3'd2, E_QACT = 3'd3, E_PACK = 3'd4,
+                     E_CLEAR = 3'd5;
+    localparam CAW = (LAW > RAW ? (LAW > DAW ? LAW : DAW) : (RAW > DAW ? RAW : DAW));
+
+    reg [2:0] eng;            // engine running the current command
+    reg [CAW-1:0] clr_addr;   // RESET: next address to clear
+    assign cmd_ready = (eng == E_NONE) && !cmd_done;
+
+    wire start = cmd_valid && cmd_ready;
+    wire gemm_start = start && cmd_op == OP_GEMM;
+    wire fg_start = start && cmd_op == OP_QGRAD;
+    wire fa_start = start && cmd_op == OP_QACT;
+    wire pk_start = start && cmd_op == OP_PACK;
+    wire seed_we = start && cmd_op == OP_SEED;
+    wire lfsr_reset = start && cmd_op == OP_RESET;
+
+    // ---- engines ----
+    wire gemm_busy, gemm_done, gemm_array_busy;
+    wire gemm_l_rd_en, gemm_r_rd_en, gemm_d_re, gemm_d_we;
+    wire [LAW-1:0] gemm_l_rd_base;
+    wire [RAW-1:0] gemm_r_rd_base;
+    wire [DAW-1:0] gemm_d_raddr, gemm_d_waddr;
+    wire [31:0] gemm_d_wdata;
+    wire [3:0] gemm_d_wbe;
+    wire [ROWS*64-1:0] l_rd_data;
+    wire [COLS*64-1:0] r_rd_data;
+    wire [31:0] d_rdata;
+
+    drf_gemm #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW)) u_gemm (
+        .clk(clk), .rst(rst),
+        .start(gemm_start), .args(cmd_args), .busy(gemm_busy), .done(gemm_done),
+        .array_busy(gemm_array_busy),
+        .l_rd_en(gemm_l_rd_en), .l_rd_base(gemm_l_rd_base), .l_rd_data(l_rd_data),
+        .r_rd_en(gemm_r_rd_en), .r_rd_base(gemm_r_rd_base), .r_rd_data(r_rd_data),
+        .d_re(gemm_d_re), .d_raddr(gemm_d_raddr), .d_rdata(d_rdata),
+        .d_we(gemm_d_we), .d_waddr(gemm_d_waddr), .d_wdata(gemm_d_wdata), .d_wbe(gemm_d_wbe)
+    );
+
+    wire fg_busy, fg_done, fg_d_re, fg_d_we;
+    wire [DAW-1:0] fg_d_raddr, fg_d_waddr;
+    wire [31:0] fg_d_wdata;
+    wire [3:0] fg_d_wbe;
+    drf_fgamma #(.DAW(DAW)) u_fgamma (
+        .clk(clk), .rst(rst),
+        .start(fg_start), .args(cmd_args[191:0]), .busy(fg_busy), .done(fg_done),
+        .seed_we(seed_we), .seed(cmd_args[31:0]), .lfsr_reset(lfsr_reset),
+        .lfsr_state(lfsr_state),
+        .d_re(fg_d_re), .d_raddr(fg_d_raddr), .d_rdata(d_rdata),
+        .d_we(fg_d_we), .d_waddr(fg_d_waddr), .d_wdata(fg_d_wdata), .d_wbe(fg_d_wbe)
+    );
+
+    wire fa_busy, fa_done, fa_d_re, fa_d_we;
+    wire [DAW-1:0] fa_d_raddr, fa_d_waddr;
+    wire [31:0] fa_d_wdata;
+    wire [3:0] fa_d_wbe;
+    drf_falpha #(.DAW(DAW)) u_falpha (
+        .clk(clk), .rst(rst),
+        .start(fa_start), .args(cmd_args[191:0]), .busy(fa_busy), .done(fa_done),
+        .d_re(fa_d_re), .d_raddr(fa_d_raddr), .d_rdata(d_rdata),
+        .d_we(fa_d_we), .d_waddr(fa_d_waddr), .d_wdata(fa_d_wdata), .d_wbe(fa_d_wbe)
+    );
+
+    wire pk_busy, pk_done, pk_d_re, pk_l_we, pk_r_we;
+    wire [DAW-1:0] pk_d_raddr;
+    wire [LAW-1:0] pk_l_waddr;
+    wire [RAW-1:0] pk_r_waddr;
+    wire [63:0] pk_l_wdata, pk_r_wdata;
+    drf_pack #(.DAW(DAW), .LAW(LAW), .RAW(RAW)) u_pack (
+        .clk(clk), .rst(rst),
+        .start(pk_start), .args(cmd_args[223:0]), .busy(pk_busy), .done(pk_done),
+        .d_re(pk_d_re), .d_raddr(pk_d_raddr), .d_rdata(d_rdata),
+        .l_we(pk_l_we), .l_waddr(pk_l_waddr), .l_wdata(pk_l_wdata),
+        .r_we(pk_r_we), .r_waddr(pk_r_waddr), .r_wdata(pk_r_wdata)
+    );
+
+    // ---- sequencing ----
+    wire clearing = eng == E_CLEAR;
+    wire clr_last = &clr_addr;
+    wire eng_done = (eng == E_GEMM && gemm_done) || (eng == E_QGRAD && fg_done) ||
+                    (eng == E_QACT && fa_done) || (eng == E_PACK && pk_done) ||
+                    (clearing && clr_last);
+
+    always @(posedge clk) begin
+        if (rst) begin
+            eng <= E_NONE;
+            cmd_done <= 1'b0;
+            clr_addr <= 0;
+        end else begin
+            cmd_done <= 1'b0;
+            if (start) begin
+                case (cmd_op)
+                    OP_GEMM: eng <= E_GEMM;
+                    OP_QGRAD: eng <= E_QGRAD;
+                    OP_QACT: eng <= E_QACT;
+                    OP_PACK: eng <= E_PACK;
+                    OP_RESET: begin
+                        eng <= E_CLEAR;
+                        clr_addr <= 0;
+                    end
+                    default: cmd_done <= 1'b1; // SEED (done in one cycle); others are no-ops
+                endcase
+            end else if (eng_done) begin
+                eng <= E_NONE;
+                cmd_done <= 1'b1;
+            end
+            if (clearing) clr_addr <= clr_addr + 1'b1;
+        end
+    end
+
+    // ---- memory port multiplexing ----
+    wire host_l = host_mem == 2'd0, host_r = host_mem == 2'd1, host_d = host_mem == 2'd2;
+
+    // RESET writes zero to the first 2^xAW words of each memory while clr_addr counts.
+    wire l_we = clearing ? 1'b1 : eng == E_PACK ? pk_l_we : host_we && host_l;
+    wire [LAW-1:0] l_waddr = clearing ? clr_addr[LAW-1:0] : eng == E_PACK ? pk_l_waddr :
+                             host_addr[LAW-1:0];
+    wire [63:0] l_wdata = clearing ? 64'd0 : eng == E_PACK ? pk_l_wdata : host_wdata;
+    wire r_we = clearing ? 1'b1 : eng == E_PACK ? pk_r_we : host_we && host_r;
+    wire [RAW-1:0] r_waddr = clearing ? clr_addr[RAW-1:0] : eng == E_PACK ? pk_r_waddr :
+                             host_addr[RAW-1:0];
+    wire [63:0] r_wdata = clearing ? 64'd0 : eng == E_PACK ? pk_r_wdata : host_wdata;
+
+    wire l_rd_en = eng == E_GEMM ? gemm_l_rd_en : host_re && host_l;
+    wire [LAW-1:0] l_rd_base = eng == E_GEMM ? gemm_l_rd_base : host_addr[LAW-1:0];
+    wire r_rd_en = eng == E_GEMM ? gemm_r_rd_en : host_re && host_r;
+    wire [RAW-1:0] r_rd_base = eng == E_GEMM ? gemm_r_rd_base : host_addr[RAW-1:0];
+
+    reg d_re;
+    reg [DAW-1:0] d_raddr;
+    reg d_we;
+    reg [DAW-1:0] d_waddr;
+    reg [31:0] d_wdata;
+    reg [3:0] d_wbe;
+    always @(*) begin
+        case (eng)
+            E_GEMM: begin
+                d_re = gemm_d_re; d_raddr = gemm_d_raddr;
+                d_we = gemm_d_we; d_waddr = gemm_d_waddr; d_wdata = gemm_d_wdata; d_wbe = gemm_d_wbe;
+            end
+            E_QGRAD: begin
+                d_re = fg_d_re; d_raddr = fg_d_raddr;
+                d_we = fg_d_we; d_waddr = fg_d_waddr; d_wdata = fg_d_wdata; d_wbe = fg_d_wbe;
+            end
+            E_QACT: begin
+                d_re = fa_d_re; d_raddr = fa_d_raddr;
+                d_we = fa_d_we; d_waddr = fa_d_waddr; d_wdata = fa_d_wdata; d_wbe = fa_d_wbe;
+            end
+            E_PACK: begin
+                d_re = pk_d_re; d_raddr = pk_d_raddr;
+                d_we = 1'b0; d_waddr = {DAW{1'b0}}; d_wdata = 32'd0; d_wbe = 4'd0;
+            end
+            E_CLEAR: begin
+                d_re = 1'b0; d_raddr = {DAW{1'b0}};
+                d_we = 1'b1; d_waddr = clr_addr[DAW-1:0]; d_wdata = 32'd0; d_wbe = 4'hF;
+            end
+            default: begin
+                d_re = host_re && host_d; d_raddr = host_addr[DAW-1:0];
+                d_we = host_we && host_d; d_waddr = host_addr[DAW-1:0];
+                d_wdata = host_wdata[31:0]; d_wbe = 4'hF;
+            end
+        endcase
+    end
+
+    drf_opmem #(.BANKS(ROWS), .AW(LAW)) u_lmem (
+        .clk(clk), .we(l_we), .waddr(l_waddr), .wdata(l_wdata),
+        .rd_en(l_rd_en), .rd_base(l_rd_base), .rd_data(l_rd_data)
+    );
+    drf_opmem #(.BANKS(COLS), .AW(RAW)) u_rmem (
+        .clk(clk), .we(r_we), .waddr(r_waddr), .wdata(r_wdata),
+        .rd_en(r_rd_en), .rd_base(r_rd_base), .rd_data(r_rd_data)
+    );
+    drf_dmem #(.AW(DAW)) u_dmem (
+        .clk(clk), .re(d_re), .raddr(d_raddr), .rdata(d_rdata),
+        .we(d_we), .waddr(d_waddr), .wdata(d_wdata), .wbe(d_wbe)
+    );
+
+    // Host reads: which memory the read in flight came from.
+    reg [1:0] host_mem_q;
+    always @(posedge clk) if (host_re) host_mem_q <= host_mem;
+    assign host_rdata = host_mem_q == 2'd0 ? l_rd_data[63:0] :
+                        host_mem_q == 2'd1 ? r_rd_data[63:0] : {32'd0, d_rdata};
+
+    // ---- counters ----
+    always @(posedge clk) begin
+        if (rst || stats_clear || lfsr_reset) begin
+            cycles <= 64'd0;
+            busy_cycles <= 64'd0;
+        end else begin
+            if (eng != E_NONE) cycles <= cycles + 1'b1;
+            if (gemm_array_busy) busy_cycles <= busy_cycles + 1'b1;
+        end
+    end
+
+    // Engines only run when selected; the others must be idle.
+    // Address bits above a memory's size are ignored (the command engine range-checks them).
+    wire unused = &{1'b0, gemm_busy, fg_busy, fa_busy, pk_busy, host_addr};
+endmodule
+
+`default_nettype wire
