@@ -1,0 +1,65 @@
+// drf_dpu: one dot-product unit: per-bit op of two 64-bit words, popcount, Horner accumulator, shadow.
+`default_nettype none
+
+// Per bit position k the two control bits {u[k], v[k]} choose what is counted (they are shared by
+// every DPU of the array, so the op, the padding mask and the sum pass of drf_gemm together cost one
+// LUT4 per bit, which Yosys merges into the first layer of the popcount tree):
+//
+//     u v | x[k]
+//     0 0 | 0              masked (padding at k >= K, or no stream element)
+//     0 1 | a[k] & b[k]    AND
+//     1 0 | a[k] ^ b[k]    XOR
+//     1 1 | b[k]           sum pass: the count of the b side alone
+//
+// The accumulator runs POPCOUNT_STAGES cycles after the operands: `first` loads the count, `shift`
+// doubles the accumulator before adding (Horner order over bit-plane pairs), otherwise the count is
+// added. A bubble has u = v = 0 and first = shift = 0, so it adds 0. Values stay below 2^31
+// (spec 3.1), so 32 bits never wrap.
+//
+// The shadow register takes the accumulator on `cap` (the cycle after the tile's last word was
+// added, while the next tile already loads the accumulator) and otherwise shifts along the drain
+// chain on `chain_shift`: chain_in is the next DPU's shadow, so the array drains through one port.
+module drf_dpu #(
+    parameter POPCOUNT_STAGES = 3  // popcount pipeline stages (operands to accumulator)
+) (
+    input  wire        clk,
+    // Operands and per-bit control (stage 0)
+    input  wire [63:0] a,
+    input  wire [63:0] b,
+    input  wire [63:0] u,
+    input  wire [63:0] v,
+    // Accumulator control (stage POPCOUNT_STAGES)
+    input  wire        first,
+    input  wire        shift,
+    // Shadow and drain chain
+    input  wire        cap,
+    input  wire        chain_shift,
+    input  wire [31:0] chain_in,
+    output reg  [31:0] shadow
+);
+
+    wire [63:0] x = (v & ~u & a & b) | (u & ~v & (a ^ b)) | (u & v & b);
+
+    wire [6:0] count;
+    drf_popcount64 #(
+        .STAGES(POPCOUNT_STAGES)
+    ) u_popcount (
+        .clk  (clk),
+        .x    (x),
+        .count(count)
+    );
+
+    reg [31:0] acc;
+    wire [31:0] acc_base = first ? 32'd0 : shift ? {acc[30:0], 1'b0} : acc;
+
+    always @(posedge clk) begin
+        acc <= acc_base + {25'd0, count};
+        if (cap)
+            shadow <= acc;
+        else if (chain_shift)
+            shadow <= chain_in;
+    end
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,680 @@
+// drf_gemm: GEMM engine (spec 3): stream generator, ROWS x COLS DPU array, drain (WRITE32 / ACC64).
+`default_nettype none
+
+// Formats and what the array accumulates per (i, j) (docs/rtl.md; n = 2^bits - 1):
+//
+//     L R | DPU op | sum pass         | C at the drain
+//     U U | AND    | -                | P
+//     S U | AND    | SR_j (R planes)  | 2P - n_L·SR_j
+//     U S | XOR    | SR_j (R planes)  | n_L·SR_j - X          (= 2P - n_R·SL_i)
+//     S S | XOR    | -                | K·n_L·n_R - 2X
+//
+// P = Σ 2^(p+q) popcount(l_p AND r_q), X = the same with XOR (padding masked). Both mixed formats
+// use the row sums of R, so there is one kind of sum pass: it counts the R planes alone (DPU op
+// "b", no L read) for one column band, once per band, with the R tiles outermost. The drain turns
+// the band's sums into corr_j = n_L·SR_j (Horner, n_L·x = 2(…(2x + x)…) + x) before the band's
+// first tile is drained.
+//
+// Pipeline (cycle numbers from the issue of a stream element in cycle t):
+//   t        issue: L/R read, element flags; the candidate registers advance
+//   t+1      "M" stage: L/R words from the memories, per-bit codes u/v; DPU popcount starts
+//   t+1+PCS  accumulator adds (first / shift)        PCS = POPCOUNT_STAGES
+//   t+2+PCS  `last` reached the accumulator one cycle ago: shadows capture, the drain starts
+// A tile's `last` is issued only if the previous tile's drain will have taken its last shadow
+// value by the time of the capture (ld_cnt), so the DPU pipeline itself never stalls. The next
+// tile's position is computed a cycle ahead (n_*), so a tile lasts at least two cycles.
+//
+// Drain, per shadow value in row-major order (through the DPU chain), skipping rows >= M and
+// columns >= N of edge tiles; C is computed from the chain head in the cycle it is taken (T):
+//   WRITE32: 1 cycle per element: D write issued at T+2.
+//   ACC64:   2 cycles per element: read lo at T+1 and hi at T+2, scale·C (a 32x32 signed
+//            multiply) at T+2, write lo + prod_lo at T+4 and hi + prod_hi + carry at T+5.
+//   sum:     n_L cycles per column, the first COLS values only (row 0).
+//
+// Setup after start: 19 cycles of shift-adds (KW·M, KW·N, plane bases, K·n_L·n_R).
+module drf_gemm #(
+    parameter ROWS = 4,            // DPU rows (L banks)
+    parameter COLS = 4,            // DPU columns (R banks)
+    parameter LAW = 16,            // L word address bits
+    parameter RAW = 16,            // R word address bits
+    parameter DAW = 20,            // D word address bits
+    parameter POPCOUNT_STAGES = 3  // register stages in each DPU's popcount tree (1 .. 7)
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+    // Command
+    input  wire                 start,
+    input  wire [319:0]         args,        // spec 9.5 payload, byte i at [8i +: 8]
+    output wire                 busy,
+    output reg                  done,
+    output reg                  array_busy,  // the array consumes a (non-sum-pass) element
+    // L memory
+    output wire                 l_rd_en,
+    output wire [LAW-1:0]       l_rd_base,
+    input  wire [ROWS*64-1:0]   l_rd_data,
+    // R memory
+    output wire                 r_rd_en,
+    output wire [RAW-1:0]       r_rd_base,
+    input  wire [COLS*64-1:0]   r_rd_data,
+    // D memory
+    output wire                 d_re,
+    output wire [DAW-1:0]       d_raddr,
+    input  wire [31:0]          d_rdata,
+    output reg                  d_we,
+    output reg  [DAW-1:0]       d_waddr,
+    output reg  [31:0]          d_wdata,
+    output wire [3:0]           d_wbe
+);
+
+    localparam PCS = POPCOUNT_STAGES;
+    localparam E = ROWS * COLS;                     // shadow values per tile
+    localparam DC = PCS + 2;                        // issue of `last` to capture, cycles
+    localparam LD_W32 = (E > DC ? E : DC) - 1;      // ld_cnt after a WRITE32 tile's last
+    localparam LD_A64 = (2 * E > DC ? 2 * E : DC) - 1;  // ... after an ACC64 tile's last
+    localparam RB = ROWS > 1 ? $clog2(ROWS) : 1;    // drain row counter bits
+    localparam CB = COLS > 1 ? $clog2(COLS) : 1;    // drain column counter bits
+
+    // The same constants at the widths they are used with.
+    localparam [31:0] ROWS_32 = ROWS;
+    localparam [31:0] COLS_32 = COLS;
+    localparam [31:0] ROWS_M1 = ROWS - 1;
+    localparam [31:0] COLS_M1 = COLS - 1;
+    localparam [31:0] LD_W32_32 = LD_W32;
+    localparam [31:0] LD_A64_32 = LD_A64;
+    localparam [31:0] DC_32 = DC;
+    localparam [LAW:0] ROWS_L = ROWS_32[LAW:0];
+    localparam [RAW:0] COLS_R = COLS_32[RAW:0];
+    localparam [DAW-1:0] ROWS_D = ROWS_32[DAW-1:0];
+    localparam [DAW-1:0] COLS_D = COLS_32[DAW-1:0];
+    localparam [11:0] COLS_C = COLS_32[11:0];
+    localparam [RB-1:0] ROW_LAST = ROWS_M1[RB-1:0];
+    localparam [CB-1:0] COL_LAST = COLS_M1[CB-1:0];
+    localparam [11:0] LD_W32_C = LD_W32_32[11:0];
+    localparam [11:0] LD_A64_C = LD_A64_32[11:0];
+    localparam [11:0] DC_C = DC_32[11:0];
+
+    localparam [1:0] ST_IDLE = 2'd0, ST_SETUP = 2'd1, ST_RUN = 2'd2;
+    localparam [4:0] SU_DONE = 5'd18;  // last setup cycle: the first tile is loaded
+
+    // ---------------------------------------------------------------------------------------------
+    // Arguments (spec 9.5), latched at start
+    // ---------------------------------------------------------------------------------------------
+
+    reg [1:0]      state;
+    reg [LAW:0]    a_m;       // M <= L words, so LAW + 1 bits hold it
+    reg [RAW:0]    a_n;
+    reg [15:0]     a_k;       // 1 .. 32768
+    reg [3:0]      a_bl, a_br;
+    reg            a_fl, a_fr, a_acc64;
+    reg [DAW-1:0]  a_dst, a_ldc;
+    reg [31:0]     a_scale;
+
+    wire [14:0] k_m1 = a_k[14:0] - 15'd1;  // K = 32768 wraps to 0 - 1
+    wire [8:0]  kw_m1 = k_m1[14:6];         // KW - 1
+    wire [5:0]  k_fin = k_m1[5:0];          // last valid bit of the last word of a plane row
+    wire        kw_one = kw_m1 == 9'd0;
+    wire        xor_mode = a_fr;            // US and SS count XOR
+    wire        needs_sum = a_fl ^ a_fr;
+    wire [DAW-1:0] esz = {{(DAW-2){1'b0}}, a_acc64, ~a_acc64};         // D words per element
+    wire [DAW-1:0] ldc_w = a_acc64 ? {a_ldc[DAW-2:0], 1'b0} : a_ldc;    // row pitch in words
+    wire [DAW-1:0] rowstep = ldc_w * ROWS_D;    // D words from one tile row to the next
+    wire [DAW-1:0] colstep = esz * COLS_D;      // ... from one column band to the next
+    wire [11:0]    sum_len = COLS_C * {8'd0, a_bl};  // drain cycles of a sum tile
+    wire [11:0]    ld_sum = (sum_len > DC_C ? sum_len : DC_C) - 12'd1;
+    wire [2:0]     bl_m1 = a_bl[2:0] - 3'd1;
+    wire [3:0]     s_top = a_bl + a_br - 4'd2;   // first s of a tile
+    wire [3:0]     s_top_sum = a_br - 4'd1;      // ... of a sum pass
+
+    // ---------------------------------------------------------------------------------------------
+    // Setup: KW·M, KW·N, the bases of the first plane pair, K·n_L·n_R
+    // ---------------------------------------------------------------------------------------------
+
+    reg [4:0]      su_t;
+    reg [9:0]      su_kw;     // KW, shifted left as its bits are used (MSB first)
+    reg [LAW-1:0]  kwm;       // KW·M: L words per plane
+    reg [RAW-1:0]  kwn;
+    reg [LAW-1:0]  ltop;      // Lbase + (bL-1)·KW·M: the first pair of a tile
+    reg [RAW-1:0]  rtop;      // Rbase + (bR-1)·KW·N
+    reg [RAW-1:0]  r_jump;    // N - 2·KW·N: R step from (q, KW-1) to (q-1, 0)
+    reg [31:0]     gk;        // K·n_L
+    reg [31:0]     g_knn;     // K·n_L·n_R (SS)
+    reg [63:0]     kmask;     // valid bits of the last word of a plane row
+    wire [4:0]     su_tb = su_t - 5'd10;
+    wire [14:0]    arg_k_m1 = args[128 +: 15] - 15'd1;
+    wire [8:0]     arg_kw_m1 = arg_k_m1[14:6];  // KW - 1 of the args
+
+    // Control FSM.
+    wire all_idle;
+    always @(posedge clk) begin
+        done <= 1'b0;
+        case (state)
+        ST_IDLE: if (start) begin
+            state <= ST_SETUP;
+            a_m <= args[64 +: LAW + 1];
+            a_n <= args[96 +: RAW + 1];
+            a_k <= args[128 +: 16];
+            a_bl <= args[160 +: 4];
+            a_br <= args[168 +: 4];
+            a_fl <= args[176];
+            a_fr <= args[184];
+            a_acc64 <= args[192];
+            a_dst <= args[224 +: DAW];
+            a_ldc <= args[256 +: DAW];
+            a_scale <= args[288 +: 32];
+        end
+        ST_SETUP: if (su_t == SU_DONE)
+            state <= ST_RUN;
+        default: if (all_idle) begin
+            state <= ST_IDLE;
+            done <= 1'b1;
+        end
+        endcase
+        if (rst) begin
+            state <= ST_IDLE;
+            done <= 1'b0;
+        end
+    end
+
+    assign busy = state != ST_IDLE;
+
+    // Setup datapath. Phase A (t = 0..9): KW·M and KW·N by shift-add over the bits of KW; K·n_L by
+    // Horner (n·x = 2(..(2x + x)..) + x). Phase B (t = 10..17): ltop, rtop by repeated adds;
+    // r_jump; K·n_L·n_R by Horner.
+    always @(posedge clk) begin
+        if (state == ST_IDLE) begin
+            su_t <= 5'd0;
+            su_kw <= {1'b0, arg_kw_m1} + 10'd1;
+            kwm <= {LAW{1'b0}};
+            kwn <= {RAW{1'b0}};
+            ltop <= args[0 +: LAW];
+            rtop <= args[32 +: RAW];
+            gk <= 32'd0;
+            g_knn <= 32'd0;
+        end else if (state == ST_SETUP) begin
+            su_t <= su_t + 5'd1;
+            if (su_t < 5'd10) begin
+                kwm <= {kwm[LAW-2:0], 1'b0} + (su_kw[9] ? a_m[LAW-1:0] : {LAW{1'b0}});
+                kwn <= {kwn[RAW-2:0], 1'b0} + (su_kw[9] ? a_n[RAW-1:0] : {RAW{1'b0}});
+                su_kw <= {su_kw[8:0], 1'b0};
+                if (su_t < {1'b0, a_bl})
+                    gk <= {gk[30:0], 1'b0} + {16'd0, a_k};
+            end else if (su_t < 5'd18) begin
+                if (su_tb == 5'd0)
+                    r_jump <= a_n[RAW-1:0] - {kwn[RAW-2:0], 1'b0};
+                if (su_tb < {1'b0, a_bl} - 5'd1)
+                    ltop <= ltop + kwm;
+                if (su_tb < {1'b0, a_br} - 5'd1)
+                    rtop <= rtop + kwn;
+                if (su_tb < {1'b0, a_br})
+                    g_knn <= {g_knn[30:0], 1'b0} + gk;
+            end
+        end
+    end
+
+    // Valid bits of the last word of a plane row: k <= k_fin.
+    always @(posedge clk)
+        kmask <= ~(64'hFFFF_FFFF_FFFF_FFFE << k_fin);
+
+    // ---------------------------------------------------------------------------------------------
+    // Stream generator: the candidate element and its addresses
+    // ---------------------------------------------------------------------------------------------
+    //
+    // Tile loop: column bands (j0) outermost, then row tiles (i0); a band starts with its sum pass
+    // when the formats need one. Element loop of a tile: s = p + q from bL + bR - 2 down to 0,
+    // p ascending within s, w = 0 .. KW - 1 innermost. With rows innermost in the layout, the L
+    // address steps by M from one element to the next within an s (also from (p, KW-1) to
+    // (p+1, 0)), the R address by N, or by N - 2·KW·N from (q, KW-1) to (q-1, 0). A new s starts
+    // from ls / rs, the first pair of the s, which move down by one plane.
+
+    reg            c_run;     // a candidate exists
+    reg            c_sum;     // the current tile is a sum pass
+    reg            c_first, c_shift;
+    reg            w_last, p_last, s_zero, c_last;
+    reg [2:0]      p;         // plane of L (q = s - p)
+    reg [2:0]      p_hi_m1;   // last p of this s, minus one
+    reg            l_down;    // p_lo > 0 in this s: the next s starts one L plane lower
+    reg [3:0]      ns_s;      // the next s and its range of p
+    reg [2:0]      ns_plo, ns_phi;
+    reg            ns_single, ns_szero;  // ... it has one plane pair; it is 0
+    reg [8:0]      wl;        // words left in this plane pair after this one
+    reg [LAW-1:0]  la, ls, tb_l;  // address; first pair of this s; first pair of the tile
+    reg [RAW-1:0]  ra, rs, tb_r;
+    reg [LAW:0]    rem_rows;  // M - i0
+    reg [RAW:0]    rem_cols;  // N - j0
+    reg [DAW-1:0]  dband, dtile;  // D address of element (0, j0) and (i0, j0)
+    reg [ROWS-1:0] c_rmask;   // rows / columns of the tile inside the result
+    reg [COLS-1:0] c_cmask;
+    reg            c_more_rows, c_more_cols;  // rem_rows > ROWS, rem_cols > COLS
+    reg [11:0]     ld_cnt;    // cycles until a `last` may be issued
+    reg            last_ok;   // ld_cnt is 0 and the next tile (n_*) is ready
+
+    wire issue = c_run & (~c_last | last_ok);
+    wire su_done = state == ST_SETUP && su_t == SU_DONE;
+    wire tile_load = su_done | (issue & c_last);
+
+    // The element after the candidate, inside the tile. The plane pairs of s are p = p_lo .. p_hi
+    // with p_lo = max(0, s - bR + 1) and p_hi = min(s, bLe - 1) (bLe = 1 in a sum pass); from s to
+    // s - 1, p_lo drops by one while it is above 0 (and then the L base moves down a plane, else
+    // the R base does), and p_hi drops by one once it equals s. The range of the next s is kept
+    // one s ahead (ns_*), so a new s only loads registers.
+    wire [LAW-1:0] ls_next = ls - (l_down ? kwm : {LAW{1'b0}});
+    wire [RAW-1:0] rs_next = rs - (l_down ? {RAW{1'b0}} : kwn);
+    wire           new_s = w_last & p_last;   // the next element starts the next s
+    reg  [2:0] x_p;
+    reg  [8:0] x_wl;
+    reg        x_wlast, x_plast, x_szero;
+    always @* begin
+        x_p = p;
+        x_wl = wl - 9'd1;
+        x_wlast = wl == 9'd1;
+        x_plast = p_last;
+        x_szero = s_zero;
+        if (w_last) begin
+            x_wl = kw_m1;
+            x_wlast = kw_one;
+            if (!p_last) begin
+                x_p = p + 3'd1;
+                x_plast = p == p_hi_m1;
+            end else begin
+                x_p = ns_plo;
+                x_plast = ns_single;
+                x_szero = ns_szero;
+            end
+        end
+    end
+
+    // One s down: (s, p_lo, p_hi) -> (s - 1, p_lo - [p_lo > 0], p_hi - [p_hi == s]).
+    reg  [3:0] f_s;
+    reg  [2:0] f_plo, f_phi;
+    always @* begin
+        f_s = (tile_load ? n_s : ns_s) - 4'd1;
+        f_plo = tile_load ? n_p0 : ns_plo;
+        f_phi = tile_load ? n_p0 : ns_phi;
+        f_plo = f_plo - {2'd0, f_plo != 3'd0};
+        f_phi = f_phi - {2'd0, {1'b0, f_phi} == f_s + 4'd1};
+    end
+
+    always @(posedge clk) begin
+        if (tile_load || (issue && new_s)) begin
+            ns_s <= f_s;
+            ns_plo <= f_plo;
+            ns_phi <= f_phi;
+            ns_single <= f_plo == f_phi;
+            ns_szero <= f_s == 4'd0;
+            l_down <= tile_load ? n_p0 != 3'd0 : ns_plo != 3'd0;
+            p_hi_m1 <= (tile_load ? n_p0 : ns_phi) - 3'd1;
+        end
+    end
+
+    // The next tile (or the first one, during setup), registered: valid from the second cycle of
+    // a tile on.
+    reg            n_end, n_sum;
+    reg [3:0]      n_s;       // first s of the next tile
+    reg [2:0]      n_p0;      // its p_lo = p_hi = bLe - 1
+    reg [LAW:0]    n_rem_rows;
+    reg [RAW:0]    n_rem_cols;
+    reg [LAW-1:0]  n_tb_l;
+    reg [RAW-1:0]  n_tb_r;
+    reg [DAW-1:0]  n_dband, n_dtile;
+    reg            y_end, y_sum;
+    reg [LAW:0]    y_rem_rows;
+    reg [RAW:0]    y_rem_cols;
+    reg [LAW-1:0]  y_tb_l;
+    reg [RAW-1:0]  y_tb_r;
+    reg [DAW-1:0]  y_dband, y_dtile;
+    always @* begin
+        y_end = 1'b0;
+        y_sum = 1'b0;
+        y_rem_rows = rem_rows;
+        y_rem_cols = rem_cols;
+        y_tb_l = tb_l;
+        y_tb_r = tb_r;
+        y_dband = dband;
+        y_dtile = dtile;
+        if (state != ST_RUN) begin
+            y_sum = needs_sum;
+            y_rem_rows = a_m;
+            y_rem_cols = a_n;
+            y_tb_l = ltop;
+            y_tb_r = rtop;
+            y_dband = a_dst;
+            y_dtile = a_dst;
+        end else if (c_sum) begin
+            // the band's first tile follows its sum pass
+        end else if (c_more_rows) begin
+            y_rem_rows = rem_rows - ROWS_L;
+            y_tb_l = tb_l + ROWS_L[LAW-1:0];
+            y_dtile = dtile + rowstep;
+        end else if (c_more_cols) begin
+            y_sum = needs_sum;
+            y_rem_rows = a_m;
+            y_rem_cols = rem_cols - COLS_R;
+            y_tb_l = ltop;
+            y_tb_r = tb_r + COLS_R[RAW-1:0];
+            y_dband = dband + colstep;
+            y_dtile = dband + colstep;
+        end else begin
+            y_end = 1'b1;
+        end
+    end
+
+    always @(posedge clk) begin
+        n_end <= y_end;
+        n_sum <= y_sum;
+        n_s <= y_sum ? s_top_sum : s_top;
+        n_p0 <= y_sum ? 3'd0 : bl_m1;
+        n_rem_rows <= y_rem_rows;
+        n_rem_cols <= y_rem_cols;
+        n_tb_l <= y_tb_l;
+        n_tb_r <= y_tb_r;
+        n_dband <= y_dband;
+        n_dtile <= y_dtile;
+    end
+
+    integer mi;
+    always @(posedge clk) begin
+        if (tile_load) begin
+            c_run <= ~n_end;
+            c_sum <= n_sum;
+            c_first <= 1'b1;
+            c_shift <= 1'b1;
+            p <= n_p0;
+            wl <= kw_m1;
+            w_last <= kw_one;
+            p_last <= 1'b1;
+            s_zero <= n_s == 4'd0;
+            c_last <= kw_one && n_s == 4'd0;
+            la <= n_tb_l;
+            ls <= n_tb_l;
+            tb_l <= n_tb_l;
+            ra <= n_tb_r;
+            rs <= n_tb_r;
+            tb_r <= n_tb_r;
+            rem_rows <= n_rem_rows;
+            rem_cols <= n_rem_cols;
+            dband <= n_dband;
+            dtile <= n_dtile;
+            c_more_rows <= n_rem_rows > ROWS_L;
+            c_more_cols <= n_rem_cols > COLS_R;
+            for (mi = 0; mi < ROWS; mi = mi + 1)
+                c_rmask[mi] <= n_rem_rows > mi[LAW:0];
+            for (mi = 0; mi < COLS; mi = mi + 1)
+                c_cmask[mi] <= n_rem_cols > mi[RAW:0];
+        end else if (issue) begin
+            c_first <= 1'b0;
+            c_shift <= new_s;
+            p <= x_p;
+            wl <= x_wl;
+            w_last <= x_wlast;
+            p_last <= x_plast;
+            s_zero <= x_szero;
+            c_last <= x_wlast & x_plast & x_szero;
+            if (!new_s) begin
+                // next word, or the next plane pair of this s (p + 1, q - 1)
+                la <= la + a_m[LAW-1:0];
+                ra <= ra + (w_last ? r_jump : a_n[RAW-1:0]);
+            end else begin
+                // next s: the pair (p_lo(s-1), q_hi(s-1))
+                la <= ls_next;
+                ls <= ls_next;
+                ra <= rs_next;
+                rs <= rs_next;
+            end
+        end
+        if (rst || state == ST_IDLE)
+            c_run <= 1'b0;
+    end
+
+    always @(posedge clk) begin
+        if (issue && c_last)
+            ld_cnt <= c_sum ? ld_sum : a_acc64 ? LD_A64_C : LD_W32_C;
+        else if (ld_cnt != 12'd0)
+            ld_cnt <= ld_cnt - 12'd1;
+        // a `last` needs ld_cnt == 0 and n_* computed from the current tile
+        last_ok <= ~tile_load && ld_cnt <= 12'd1;
+        if (rst) begin
+            ld_cnt <= 12'd0;
+            last_ok <= 1'b0;
+        end
+    end
+
+    assign l_rd_en = issue & ~c_sum;
+    assign l_rd_base = la;
+    assign r_rd_en = issue;
+    assign r_rd_base = ra;
+
+    // ---------------------------------------------------------------------------------------------
+    // M stage: per-bit codes and the element flags down the DPU pipeline
+    // ---------------------------------------------------------------------------------------------
+
+    // {u, v} per bit: 00 masked or bubble, 01 AND, 10 XOR, 11 count b (sum pass); see drf_dpu.
+    wire        op_u = c_sum | xor_mode;
+    wire        op_v = c_sum | ~xor_mode;
+    wire [63:0] bit_en = {64{issue}} & (kmask | {64{~w_last}});
+    reg  [63:0] m_u, m_v;
+
+    reg [PCS:0]   ctl_first;  // bit d: the element issued d + 1 cycles ago
+    reg [PCS:0]   ctl_shift;
+    reg [PCS+1:0] ctl_last;
+    wire          cap = ctl_last[PCS+1];
+
+    always @(posedge clk) begin
+        m_u <= bit_en & {64{op_u}};
+        m_v <= bit_en & {64{op_v}};
+        ctl_first <= {ctl_first[PCS-1:0], issue & c_first};
+        ctl_shift <= {ctl_shift[PCS-1:0], issue & c_shift};
+        ctl_last <= {ctl_last[PCS:0], issue & c_last};
+        array_busy <= issue & ~c_sum;
+        if (rst) begin
+            ctl_first <= {(PCS + 1){1'b0}};
+            ctl_shift <= {(PCS + 1){1'b0}};
+            ctl_last <= {(PCS + 2){1'b0}};
+            array_busy <= 1'b0;
+        end
+    end
+
+    // Descriptor of the tile whose `last` is in the DPU pipeline (at most one, see ld_cnt).
+    reg            pend_v;
+    reg            pend_sum;
+    reg [ROWS-1:0] pend_rmask;
+    reg [COLS-1:0] pend_cmask;
+    reg [DAW-1:0]  pend_dtile;
+
+    always @(posedge clk) begin
+        if (issue && c_last) begin
+            pend_v <= 1'b1;
+            pend_sum <= c_sum;
+            pend_rmask <= c_rmask;
+            pend_cmask <= c_cmask;
+            pend_dtile <= dtile;
+        end else if (cap) begin
+            pend_v <= 1'b0;
+        end
+        if (rst)
+            pend_v <= 1'b0;
+    end
+
+    // ---------------------------------------------------------------------------------------------
+    // DPU array; shadows chained in row-major order, drained from DPU (0, 0)
+    // ---------------------------------------------------------------------------------------------
+
+    wire             take;           // the drain takes the chain head, the chain shifts
+    wire [32*E+31:0] chain;          // shadow of DPU e at [32e +: 32]; a zero word at the end
+    wire [31:0]      head = chain[31:0];
+    assign chain[32*E +: 32] = 32'd0;
+
+    genvar gi, gj;
+    generate
+        for (gi = 0; gi < ROWS; gi = gi + 1) begin : g_row
+            for (gj = 0; gj < COLS; gj = gj + 1) begin : g_col
+                localparam IDX = gi * COLS + gj;
+                drf_dpu #(
+                    .POPCOUNT_STAGES(PCS)
+                ) u_dpu (
+                    .clk        (clk),
+                    .a          (l_rd_data[64*gi +: 64]),
+                    .b          (r_rd_data[64*gj +: 64]),
+                    .u          (m_u),
+                    .v          (m_v),
+                    .first      (ctl_first[PCS]),
+                    .shift      (ctl_shift[PCS]),
+                    .cap        (cap),
+                    .chain_shift(take),
+                    .chain_in   (chain[32*(IDX+1) +: 32]),
+                    .shadow     (chain[32*IDX +: 32])
+                );
+            end
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------------------------------------
+    // Drain
+    // ---------------------------------------------------------------------------------------------
+
+    reg            d_act, d_sum, d_ph;
+    reg [ROWS-1:0] d_rmask;
+    reg [COLS-1:0] d_cmask;
+    reg [RB-1:0]   d_r;
+    reg [CB-1:0]   d_c;
+    reg [2:0]      d_h;               // sum pass: Horner step for n_L·SR_j
+    reg [DAW-1:0]  d_addr, d_rowaddr;
+    reg [31:0]     d_x;               // sum pass: Horner partial
+    reg [32*COLS-1:0] corr;           // n_L·SR_j of the band, rotating, column j at the head
+
+    wire d_last_el = d_r == ROW_LAST && d_c == COL_LAST;
+    wire sum_step = d_act & d_sum;
+    wire sum_take = sum_step & (d_h == bl_m1);
+    wire el_take = d_act & ~d_sum & (~a_acc64 | ~d_ph);
+    wire el_done = d_act & ~d_sum & (~a_acc64 | d_ph);
+    assign take = sum_take | el_take;
+    wire [31:0] horner = (d_h == 3'd0 ? 32'd0 : {d_x[30:0], 1'b0}) + head;
+
+    always @(posedge clk) begin
+        if (cap) begin
+            d_act <= 1'b1;
+            d_sum <= pend_sum;
+            d_rmask <= pend_rmask;
+            d_cmask <= pend_cmask;
+            d_r <= {RB{1'b0}};
+            d_c <= {CB{1'b0}};
+            d_ph <= 1'b0;
+            d_h <= 3'd0;
+            d_addr <= pend_dtile;
+            d_rowaddr <= pend_dtile;
+        end else if (sum_step) begin
+            if (sum_take) begin
+                d_h <= 3'd0;
+                d_c <= d_c + 1'b1;
+                if (d_c == COL_LAST)
+                    d_act <= 1'b0;
+            end else begin
+                d_h <= d_h + 3'd1;
+            end
+        end else if (el_done) begin
+            d_ph <= 1'b0;
+            if (d_c == COL_LAST) begin
+                d_c <= {CB{1'b0}};
+                d_r <= d_r + 1'b1;
+                d_rowaddr <= d_rowaddr + ldc_w;
+                d_addr <= d_rowaddr + ldc_w;
+                if (d_last_el)
+                    d_act <= 1'b0;
+            end else begin
+                d_c <= d_c + 1'b1;
+                d_addr <= d_addr + esz;
+            end
+        end else if (el_take) begin
+            d_ph <= 1'b1;
+        end
+        if (rst)
+            d_act <= 1'b0;
+    end
+
+    wire [31:0] corr_in = d_sum ? horner : corr[31:0];
+    always @(posedge clk)
+        d_x <= horner;
+    generate
+        if (COLS == 1) begin : g_corr1
+            always @(posedge clk)
+                if (take)
+                    corr <= corr_in;
+        end else begin : g_corrn
+            always @(posedge clk)
+                if (take)
+                    corr <= {corr_in, corr[32*COLS-1:32]};
+        end
+    endgenerate
+
+    // C from the chain head (P or X) and the band's corr_j. Every C fits int32 (spec 3.1), so
+    // 32-bit arithmetic modulo 2^32 gives it exactly: no wider intermediate is needed.
+    // One adder: C = (t ^ -neg_t) + (b ^ -neg_b) + (neg_t | neg_b), t = acc·2^fl,
+    // UU: t; SU: t - corr; US: corr - t; SS: K·n_L·n_R - t.
+    wire        neg_t = a_fr;
+    wire        neg_b = a_fl & ~a_fr;
+    wire [31:0] c_t = (a_fl ? {head[30:0], 1'b0} : head) ^ {32{neg_t}};
+    wire [31:0] c_b = (a_fr & a_fl ? g_knn : needs_sum ? corr[31:0] : 32'd0) ^ {32{neg_b}};
+    wire [32:0] c_add = {c_t, 1'b1} + {c_b, neg_t | neg_b};  // the carry-in in bit 0
+    wire [31:0] c_val = c_add[32:1];
+
+    // Element pipeline, from the take in cycle T: s2 holds C in T+1 and T+2 (the next take is at
+    // T+2 for ACC64); ACC64 reads lo in T+1 and hi in T+2, registers the words (rd_q) and samples
+    // scale·C at the end of T+2 (s3, valid in T+3 and T+4), adds lo in T+3 and hi + carry in T+4;
+    // the writes go out in T+4 and T+5 (WRITE32: in T+2).
+    reg            s2_v1, s2_v2, s3_v, s4_v, s4_cy;
+    reg [31:0]     s2_c, rd_q;
+    reg [63:0]     s3_prod;
+    reg [DAW-1:0]  s2_addr, s3_addr;
+    wire [32:0]    lo_sum = {1'b0, rd_q} + {1'b0, s3_prod[31:0]};
+    wire [32:0]    hi_sum = {rd_q, 1'b1} + {s3_prod[63:32], s4_cy};  // the carry-in in bit 0
+    wire [DAW-1:0] one_d = {{(DAW-1){1'b0}}, 1'b1};
+
+    always @(posedge clk) begin
+        s2_v1 <= el_take & d_rmask[d_r] & d_cmask[d_c];
+        s2_v2 <= s2_v1 & a_acc64;
+        if (el_take) begin
+            s2_c <= c_val;
+            s2_addr <= d_addr;
+        end
+        rd_q <= d_rdata;
+        s3_v <= s2_v2;
+        if (s2_v2) begin
+            s3_prod <= $signed(s2_c) * $signed(a_scale);
+            s3_addr <= s2_addr;
+        end
+        s4_v <= s3_v;
+        if (s3_v)
+            s4_cy <= lo_sum[32];
+        if (a_acc64) begin
+            d_we <= s3_v | s4_v;
+            d_waddr <= s3_v ? s3_addr : s3_addr + one_d;
+            d_wdata <= s3_v ? lo_sum[31:0] : hi_sum[32:1];
+        end else begin
+            d_we <= s2_v1;
+            d_waddr <= s2_addr;
+            d_wdata <= s2_c;
+        end
+        if (rst) begin
+            s2_v1 <= 1'b0;
+            s2_v2 <= 1'b0;
+            s3_v <= 1'b0;
+            s4_v <= 1'b0;
+            d_we <= 1'b0;
+        end
+    end
+
+    assign d_re = a_acc64 & (s2_v1 | s2_v2);
+    assign d_raddr = s2_v2 ? s2_addr + one_d : s2_addr;
+    assign d_wbe = 4'hF;
+
+    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~d_we;
+
+    /* verilator lint_off UNUSED */
+    // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
+    // command engine has validated them (spec 8.5, 2.3). The low bits of K - 1 for KW, and bit 31
+    // of the Horner partial (n_L·SR_j < 2^31).
+    wire unused_ok = ^{args, arg_k_m1[5:0], d_x[31], c_add[0], hi_sum[0]};
+    /* verilator lint_on UNUSED */
+
+endmodule
+
+`default_nettype wire
