@@ -1,0 +1,188 @@
+// f_alpha engine (QUANT_ACT, spec 5): counts the channel thresholds each i32 accumulator passes.
+`default_nettype none
+
+// One element every n_A + 3 cycles, one D access per cycle (never a read and a write together):
+//
+//   ACC  read acc[i][j]                    (data: last threshold of the previous element)
+//   WR   write the previous element's code (data: acc, latched)
+//   FLG  read the channel's flags word
+//   THR  read T[t], t = 0 .. n_A - 1       (data: flags, then T[t - 1], each compared and counted)
+//
+// Compare and count, per data word: d = 0: acc >= T, d = 1: acc <= T (signed). After the last
+// element an ACC cycle without a read takes the last compare, and WR writes the last code.
+
+module drf_falpha #(
+    parameter DAW = 15  // D address bits (2^DAW 32-bit words); at most 30
+) (
+    input  wire           clk,
+    input  wire           rst,
+    // Command: the QUANT_ACT payload (spec 9.7), byte i at [8i +: 8]
+    input  wire           start,
+    input  wire [191:0]   args,
+    output wire           busy,
+    output reg            done,
+    // D memory
+    output wire           d_re,
+    output wire [DAW-1:0] d_raddr,
+    input  wire [31:0]    d_rdata,
+    output wire           d_we,
+    output wire [DAW-1:0] d_waddr,
+    output wire [31:0]    d_wdata,
+    output wire [3:0]     d_wbe
+);
+    // States
+    localparam [2:0] ST_IDLE = 3'd0,  // waiting for start
+                     ST_ACC  = 3'd1,  // read the accumulator
+                     ST_WR   = 3'd2,  // write the previous code
+                     ST_FLG  = 3'd3,  // read the flags word
+                     ST_THR  = 3'd4;  // read the thresholds
+    // What d_rdata holds (the tag of last cycle's read)
+    localparam [1:0] TAG_NONE = 2'd0,
+                     TAG_ACC  = 2'd1,
+                     TAG_FLG  = 2'd2,
+                     TAG_THR  = 2'd3;
+
+    // Unused payload bits: reserved bytes and address / count bits above the memory size.
+    wire [191:0] unused_args = args;
+
+    // Command fields, latched at start
+    reg [DAW-1:0] thr;       // i32 view base of the threshold records
+    reg [DAW-1:0] n_val;     // N (M*N accumulators fit D, so M, N < 2^DAW)
+    reg [7:0]     t_last;    // n_A - 1 = 2^A - 2
+    reg           axis;      // 0: channel = row, 1: channel = column
+
+    // Control
+    reg [2:0]     st;
+    reg [1:0]     rtag;      // what d_rdata holds this cycle
+    reg [DAW-1:0] m_cnt;     // rows left, counting down to 1
+    reg [DAW-1:0] n_cnt;     // columns left in the row, counting down to 1
+    reg           row_one;   // m_cnt == 1 (registered; the counters change once per element)
+    reg           col_one;   // n_cnt == 1
+    reg [7:0]     t_cnt;     // thresholds left to read after this one
+    reg           t_end;     // t_cnt == 0: the record's last threshold
+    reg           have_prev; // a previous element waits for its code write
+    reg           fin;       // the reads of the last element have been issued
+
+    // Pointers
+    reg [DAW-1:0] ap;        // i32 pointer of the next accumulator
+    reg [DAW+1:0] cp;        // u8 pointer of the next code to write
+    reg [DAW-1:0] rec;       // record of the current channel
+    reg [DAW-1:0] ra;        // read pointer in the record (flags, thresholds)
+
+    // Datapath
+    reg [31:0]    acc;       // accumulator of the current element
+    reg           dir;       // direction bit d of the current channel
+    reg [7:0]     count;     // thresholds passed so far
+
+    // ---------------------------------------------------------------------------------------------
+    // Reads
+    wire rd_acc = (st == ST_ACC) && !fin;
+    assign d_re    = rd_acc || (st == ST_FLG) || (st == ST_THR);
+    assign d_raddr = (st == ST_ACC) ? ap : ra;
+
+    always @(posedge clk) begin
+        rtag <= rd_acc ? TAG_ACC : (st == ST_FLG) ? TAG_FLG : (st == ST_THR) ? TAG_THR : TAG_NONE;
+        if (rst)
+            rtag <= TAG_NONE;
+    end
+
+    // Compare (spec 5), signed: d = 0 counts acc >= T, d = 1 counts acc <= T = acc < T or acc == T.
+    wire lt  = $signed(acc) < $signed(d_rdata);
+    wire eq  = (acc == d_rdata);
+    wire hit = dir ? (lt || eq) : !lt;
+
+    // ---------------------------------------------------------------------------------------------
+    // Sequencer
+    always @(posedge clk) begin
+        done    <= 1'b0;
+        row_one <= (m_cnt == {{(DAW-1){1'b0}}, 1'b1});
+        col_one <= (n_cnt == {{(DAW-1){1'b0}}, 1'b1});
+        case (st)
+            ST_IDLE: if (start) begin
+                ap        <= args[0 +: DAW];
+                m_cnt     <= args[32 +: DAW];
+                n_val     <= args[64 +: DAW];
+                n_cnt     <= args[64 +: DAW];
+                t_last    <= (8'd1 << args[96 +: 4]) - 8'd2;
+                axis      <= args[104];
+                thr       <= args[128 +: DAW];
+                rec       <= args[128 +: DAW];
+                cp        <= {args[160 +: DAW], 2'b00};
+                have_prev <= 1'b0;
+                fin       <= 1'b0;
+                st        <= ST_ACC;
+            end
+            ST_ACC: begin
+                ap <= ap + 1'b1;
+                st <= ST_WR;
+            end
+            ST_WR: begin
+                have_prev <= 1'b1;
+                ra        <= rec;
+                if (have_prev)
+                    cp <= cp + 1'b1;
+                if (fin) begin
+                    st   <= ST_IDLE;
+                    done <= 1'b1;
+                end else begin
+                    st <= ST_FLG;
+                end
+            end
+            ST_FLG: begin
+                ra    <= ra + 1'b1;
+                t_cnt <= t_last;
+                t_end <= (t_last == 8'd0);
+                st    <= ST_THR;
+            end
+            ST_THR: begin
+                ra    <= ra + 1'b1;
+                t_cnt <= t_cnt - 8'd1;
+                t_end <= (t_cnt == 8'd1);
+                if (t_end) begin
+                    // Next element: advance (i, j) and the channel record. ra + 1 is the record
+                    // after the current one (records are consecutive, 1 + n_A words each).
+                    if (col_one) begin
+                        n_cnt <= n_val;
+                        m_cnt <= m_cnt - 1'b1;
+                        rec   <= axis ? thr : ra + 1'b1;
+                        if (row_one)
+                            fin <= 1'b1;
+                    end else begin
+                        n_cnt <= n_cnt - 1'b1;
+                        if (axis)
+                            rec <= ra + 1'b1;
+                    end
+                    st <= ST_ACC;
+                end
+            end
+            default: st <= ST_IDLE;
+        endcase
+        if (rst) begin
+            st   <= ST_IDLE;
+            done <= 1'b0;
+        end
+    end
+
+    // Data of last cycle's read
+    always @(posedge clk) begin
+        case (rtag)
+            TAG_ACC: acc <= d_rdata;
+            TAG_FLG: dir <= d_rdata[0];
+            TAG_THR: if (hit) count <= count + 8'd1;
+            default: ;
+        endcase
+        if (st == ST_WR)  // after the previous code is written (rtag is ACC or NONE here)
+            count <= 8'd0;
+    end
+
+    assign busy = (st != ST_IDLE);
+
+    // ---------------------------------------------------------------------------------------------
+    // Writes: the previous element's code at WR.
+    assign d_we    = (st == ST_WR) && have_prev;
+    assign d_waddr = cp[DAW+1:2];
+    assign d_wdata = {4{count}};
+    assign d_wbe   = 4'b0001 << cp[1:0];
+endmodule
+
+`default_nettype wire
