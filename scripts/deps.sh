@@ -13,7 +13,7 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(build-essential make pkg-config check zlib1g-dev verilator libusb-1.0-0-dev
+pkgs=(build-essential make pkg-config python3 check zlib1g-dev verilator libusb-1.0-0-dev
       umockdev libumockdev-dev dataset-fashion-mnist gnuplot-nox)
 synth_pkgs=(yosys nextpnr-ice40 fpga-icestorm openfpgaloader)
 
