@@ -1,7 +1,7 @@
 # DoReFa-Net training accelerator: top-level build.
 #   make            build the golden-model library, the dorefa CLI and the test runner
 #   make demo       the main job: golden-model self-test and a demo GEMM / f_gamma run
-#   make test       the whole test suite (check, ASan + UBSan)
+#   make test       co-simulation (N=10000 ops) and all check suites (ASan + UBSan)
 #   make bench      golden-model GEMM throughput (bit-serial vs naive)
 #   make cosim      RTL (Verilator) vs golden model on random operations (N=, SEED=)
 #   make bench-rtl  RTL GEMM cycles vs ideal on a 256x1152x256 GEMM (Verilated)
@@ -37,6 +37,9 @@ LIBREF_SAN := $(BUILD)/san/libdorefa_ref.a
 DOREFA := $(BUILD)/dorefa
 TEST_RUNNER := $(BUILD)/san/test_runner
 BENCH_GEMM := $(BUILD)/bench_gemm
+COSIM := $(BUILD)/cosim
+N ?= 10000
+SEED ?= 1
 
 # Check's default 4 s per test is too short under the sanitizers.
 CK_DEFAULT_TIMEOUT ?= 300
@@ -87,7 +90,9 @@ demo: $(DOREFA)
 	$(DOREFA) selftest
 	$(DOREFA) demo
 
-test: $(TEST_RUNNER)
+# The co-simulation first, so check's summary is the closing line.
+test: $(TEST_RUNNER) $(COSIM)
+	$(COSIM) --n $(N) --seed $(SEED)
 	$(TEST_RUNNER)
 
 bench: $(BENCH_GEMM)
@@ -107,9 +112,6 @@ VERILATOR_ROOT_DIR := $(shell $(VERILATOR) --getenv VERILATOR_ROOT 2>/dev/null)
 SIM_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -Isim -isystem $(VOBJ) \
 	-isystem $(VERILATOR_ROOT_DIR)/include -isystem $(VERILATOR_ROOT_DIR)/include/vltstd \
 	$(call sim_d,$(SIM_PARAMS))
-COSIM := $(BUILD)/cosim
-N ?= 10000
-SEED ?= 1
 
 $(VLIB): $(RTL_SRC) Makefile
 	@mkdir -p $(VOBJ)

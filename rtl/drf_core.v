@@ -208,11 +208,21 @@ module drf_core #(
         .we(d_we), .waddr(d_waddr), .wdata(d_wdata), .wbe(d_wbe)
     );
 
-    // Host reads: which memory the read in flight came from.
+    // Host reads: which memory the read in flight came from, and which word of the bank block.
+    localparam LBW = $clog2(ROWS) > 0 ? $clog2(ROWS) : 1;
+    localparam RBW = $clog2(COLS) > 0 ? $clog2(COLS) : 1;
     reg [1:0] host_mem_q;
-    always @(posedge clk) if (host_re) host_mem_q <= host_mem;
-    assign host_rdata = host_mem_q == 2'd0 ? l_rd_data[63:0] :
-                        host_mem_q == 2'd1 ? r_rd_data[63:0] : {32'd0, d_rdata};
+    reg [LBW-1:0] host_lw;
+    reg [RBW-1:0] host_rw;
+    always @(posedge clk) if (host_re) begin
+        host_mem_q <= host_mem;
+        host_lw <= ROWS > 1 ? host_addr[LBW-1:0] : {LBW{1'b0}};
+        host_rw <= COLS > 1 ? host_addr[RBW-1:0] : {RBW{1'b0}};
+    end
+    wire [63:0] host_lword = l_rd_data[64*host_lw+:64];
+    wire [63:0] host_rword = r_rd_data[64*host_rw+:64];
+    assign host_rdata = host_mem_q == 2'd0 ? host_lword : host_mem_q == 2'd1 ? host_rword :
+                        {32'd0, d_rdata};
 
     // ---- counters ----
     always @(posedge clk) begin

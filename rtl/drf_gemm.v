@@ -25,13 +25,14 @@
 // tile's position is computed a cycle ahead (n_*), so a tile lasts at least two cycles.
 //
 // Drain, per shadow value in row-major order (through the DPU chain), skipping rows >= M and
-// columns >= N of edge tiles; C is computed from the chain head in the cycle it is taken (T):
-//   WRITE32: 1 cycle per element: D write issued at T+2.
-//   ACC64:   2 cycles per element: read lo at T+1 and hi at T+2, scale·C (a 32x32 signed
-//            multiply) at T+2, write lo + prod_lo at T+4 and hi + prod_hi + carry at T+5.
+// columns >= N of edge tiles; the chain head is taken in cycle T, C is ready in T+2:
+//   WRITE32: 1 cycle per element: D write issued at T+3.
+//   ACC64:   2 cycles per element: read lo at T+2 and hi at T+3, scale·C (a 32x32 signed
+//            multiply) at T+3, write lo + prod_lo at T+5 and hi + prod_hi + carry at T+6.
 //   sum:     n_L cycles per column, the first COLS values only (row 0).
 //
-// Setup after start: 19 cycles of shift-adds (KW·M, KW·N, plane bases, K·n_L·n_R).
+// Setup after start: 19 cycles of shift-adds (KW·P_M, KW·P_N, plane bases, K·n_L·n_R), where
+// P_M, P_N are the row pitches (M, N rounded up to multiples of 8, spec 2.1).
 module drf_gemm #(
     parameter ROWS = 4,            // DPU rows (L banks)
     parameter COLS = 4,            // DPU columns (R banks)
@@ -103,13 +104,15 @@ module drf_gemm #(
     reg [1:0]      state;
     reg [LAW:0]    a_m;       // M <= L words, so LAW + 1 bits hold it
     reg [RAW:0]    a_n;
+    reg [LAW-1:0]  a_pm;      // row pitch of L: M rounded up to a multiple of 8 (spec 2.1)
+    reg [RAW-1:0]  a_pn;      // row pitch of R (both modulo the memory size)
     reg [15:0]     a_k;       // 1 .. 32768
+    reg [14:0]     k_m1;      // K - 1 (K = 32768 wraps to 0 - 1)
     reg [3:0]      a_bl, a_br;
     reg            a_fl, a_fr, a_acc64;
     reg [DAW-1:0]  a_dst, a_ldc;
     reg [31:0]     a_scale;
 
-    wire [14:0] k_m1 = a_k[14:0] - 15'd1;  // K = 32768 wraps to 0 - 1
     wire [8:0]  kw_m1 = k_m1[14:6];         // KW - 1
     wire [5:0]  k_fin = k_m1[5:0];          // last valid bit of the last word of a plane row
     wire        kw_one = kw_m1 == 9'd0;
@@ -117,29 +120,50 @@ module drf_gemm #(
     wire        needs_sum = a_fl ^ a_fr;
     wire [DAW-1:0] esz = {{(DAW-2){1'b0}}, a_acc64, ~a_acc64};         // D words per element
     wire [DAW-1:0] ldc_w = a_acc64 ? {a_ldc[DAW-2:0], 1'b0} : a_ldc;    // row pitch in words
-    wire [DAW-1:0] rowstep = ldc_w * ROWS_D;    // D words from one tile row to the next
-    wire [DAW-1:0] colstep = esz * COLS_D;      // ... from one column band to the next
     wire [11:0]    sum_len = COLS_C * {8'd0, a_bl};  // drain cycles of a sum tile
-    wire [11:0]    ld_sum = (sum_len > DC_C ? sum_len : DC_C) - 12'd1;
-    wire [2:0]     bl_m1 = a_bl[2:0] - 3'd1;
-    wire [3:0]     s_top = a_bl + a_br - 4'd2;   // first s of a tile
-    wire [3:0]     s_top_sum = a_br - 4'd1;      // ... of a sum pass
+
+    // Constants of the command, derived from the latched arguments. They are registers so that
+    // no timing path runs through their arithmetic; they settle during setup.
+    reg [DAW-1:0]  k_esz, k_ldc_w;
+    reg [DAW-1:0]  rowstep;   // D words from one tile row to the next
+    reg [DAW-1:0]  colstep;   // ... from one column band to the next
+    reg [11:0]     ld_sum;    // ld_cnt after a sum tile's last
+    reg [2:0]      bl_m1;
+    reg [3:0]      s_top;     // first s of a tile
+    reg [3:0]      s_top_sum; // ... of a sum pass
+    reg [4:0]      su_thr_l, su_thr_r, su_thr_g;  // setup phase B bounds
+    reg            neg_t, neg_b, c_cin;           // drain: signs of the two terms of C
+    always @(posedge clk) begin
+        k_esz <= esz;
+        k_ldc_w <= ldc_w;
+        rowstep <= ldc_w * ROWS_D;
+        colstep <= esz * COLS_D;
+        ld_sum <= (sum_len > DC_C ? sum_len : DC_C) - 12'd1;
+        bl_m1 <= a_bl[2:0] - 3'd1;
+        s_top <= a_bl + a_br - 4'd2;
+        s_top_sum <= a_br - 4'd1;
+        su_thr_l <= {1'b0, a_bl} + 5'd9;
+        su_thr_r <= {1'b0, a_br} + 5'd9;
+        su_thr_g <= {1'b0, a_br} + 5'd10;
+        neg_t <= a_fr;
+        neg_b <= a_fl & ~a_fr;
+        c_cin <= a_fl | a_fr;
+    end
 
     // ---------------------------------------------------------------------------------------------
-    // Setup: KW·M, KW·N, the bases of the first plane pair, K·n_L·n_R
+    // Setup: KW·P_M, KW·P_N, the bases of the first plane pair, K·n_L·n_R
     // ---------------------------------------------------------------------------------------------
 
     reg [4:0]      su_t;
     reg [9:0]      su_kw;     // KW, shifted left as its bits are used (MSB first)
-    reg [LAW-1:0]  kwm;       // KW·M: L words per plane
+    reg [LAW-1:0]  kwm;       // KW·P_M: L words per plane
     reg [RAW-1:0]  kwn;
-    reg [LAW-1:0]  ltop;      // Lbase + (bL-1)·KW·M: the first pair of a tile
+    reg [LAW-1:0]  ltop;      // Lbase + (bL-1)·KW·P_M: the first pair of a tile
     reg [RAW-1:0]  rtop;      // Rbase + (bR-1)·KW·N
     reg [RAW-1:0]  r_jump;    // N - 2·KW·N: R step from (q, KW-1) to (q-1, 0)
     reg [31:0]     gk;        // K·n_L
     reg [31:0]     g_knn;     // K·n_L·n_R (SS)
     reg [63:0]     kmask;     // valid bits of the last word of a plane row
-    wire [4:0]     su_tb = su_t - 5'd10;
     wire [14:0]    arg_k_m1 = args[128 +: 15] - 15'd1;
     wire [8:0]     arg_kw_m1 = arg_k_m1[14:6];  // KW - 1 of the args
 
@@ -152,7 +176,10 @@ module drf_gemm #(
             state <= ST_SETUP;
             a_m <= args[64 +: LAW + 1];
             a_n <= args[96 +: RAW + 1];
+            a_pm <= {args[64 + 3 +: LAW - 3] + {{(LAW-4){1'b0}}, |args[64 +: 3]}, 3'b000};
+            a_pn <= {args[96 + 3 +: RAW - 3] + {{(RAW-4){1'b0}}, |args[96 +: 3]}, 3'b000};
             a_k <= args[128 +: 16];
+            k_m1 <= arg_k_m1;
             a_bl <= args[160 +: 4];
             a_br <= args[168 +: 4];
             a_fl <= args[176];
@@ -177,10 +204,18 @@ module drf_gemm #(
 
     assign busy = state != ST_IDLE;
 
-    // Setup datapath. Phase A (t = 0..9): KW·M and KW·N by shift-add over the bits of KW; K·n_L by
+    // Setup datapath. Phase A (t = 0..9): KW·P_M and KW·P_N by shift-add over the bits of KW; K·n_L by
     // Horner (n·x = 2(..(2x + x)..) + x). Phase B (t = 10..17): ltop, rtop by repeated adds;
-    // r_jump; K·n_L·n_R by Horner.
+    // r_jump; K·n_L·n_R by Horner. The step enables are registered a cycle ahead (su_*).
+    reg       su_a, su_gk, su_j, su_l, su_r, su_g;
+    wire [4:0] su_t1 = su_t + 5'd1;
     always @(posedge clk) begin
+        su_a <= state == ST_IDLE || su_t1 < 5'd10;
+        su_gk <= state == ST_IDLE ? args[160 +: 4] != 4'd0 : su_t1 < {1'b0, a_bl};
+        su_j <= state != ST_IDLE && su_t1 == 5'd10;
+        su_l <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_l;
+        su_r <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_r;
+        su_g <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_g;
         if (state == ST_IDLE) begin
             su_t <= 5'd0;
             su_kw <= {1'b0, arg_kw_m1} + 10'd1;
@@ -191,23 +226,22 @@ module drf_gemm #(
             gk <= 32'd0;
             g_knn <= 32'd0;
         end else if (state == ST_SETUP) begin
-            su_t <= su_t + 5'd1;
-            if (su_t < 5'd10) begin
-                kwm <= {kwm[LAW-2:0], 1'b0} + (su_kw[9] ? a_m[LAW-1:0] : {LAW{1'b0}});
-                kwn <= {kwn[RAW-2:0], 1'b0} + (su_kw[9] ? a_n[RAW-1:0] : {RAW{1'b0}});
+            su_t <= su_t1;
+            if (su_a) begin
+                kwm <= {kwm[LAW-2:0], 1'b0} + (su_kw[9] ? a_pm[LAW-1:0] : {LAW{1'b0}});
+                kwn <= {kwn[RAW-2:0], 1'b0} + (su_kw[9] ? a_pn[RAW-1:0] : {RAW{1'b0}});
                 su_kw <= {su_kw[8:0], 1'b0};
-                if (su_t < {1'b0, a_bl})
-                    gk <= {gk[30:0], 1'b0} + {16'd0, a_k};
-            end else if (su_t < 5'd18) begin
-                if (su_tb == 5'd0)
-                    r_jump <= a_n[RAW-1:0] - {kwn[RAW-2:0], 1'b0};
-                if (su_tb < {1'b0, a_bl} - 5'd1)
-                    ltop <= ltop + kwm;
-                if (su_tb < {1'b0, a_br} - 5'd1)
-                    rtop <= rtop + kwn;
-                if (su_tb < {1'b0, a_br})
-                    g_knn <= {g_knn[30:0], 1'b0} + gk;
             end
+            if (su_a && su_gk)
+                gk <= {gk[30:0], 1'b0} + {16'd0, a_k};
+            if (su_j)
+                r_jump <= a_pn[RAW-1:0] - {kwn[RAW-2:0], 1'b0};
+            if (su_l)
+                ltop <= ltop + kwm;
+            if (su_r)
+                rtop <= rtop + kwn;
+            if (su_g)
+                g_knn <= {g_knn[30:0], 1'b0} + gk;
         end
     end
 
@@ -222,8 +256,8 @@ module drf_gemm #(
     // Tile loop: column bands (j0) outermost, then row tiles (i0); a band starts with its sum pass
     // when the formats need one. Element loop of a tile: s = p + q from bL + bR - 2 down to 0,
     // p ascending within s, w = 0 .. KW - 1 innermost. With rows innermost in the layout, the L
-    // address steps by M from one element to the next within an s (also from (p, KW-1) to
-    // (p+1, 0)), the R address by N, or by N - 2·KW·N from (q, KW-1) to (q-1, 0). A new s starts
+    // address steps by P_M from one element to the next within an s (also from (p, KW-1) to
+    // (p+1, 0)), the R address by P_N, or by P_N - 2·KW·P_N from (q, KW-1) to (q-1, 0). A new s starts
     // from ls / rs, the first pair of the s, which move down by one plane.
 
     reg            c_run;     // a candidate exists
@@ -249,7 +283,9 @@ module drf_gemm #(
     reg            last_ok;   // ld_cnt is 0 and the next tile (n_*) is ready
 
     wire issue = c_run & (~c_last | last_ok);
-    wire su_done = state == ST_SETUP && su_t == SU_DONE;
+    reg  su_done;             // the last setup cycle
+    always @(posedge clk)
+        su_done <= ~rst && state == ST_SETUP && su_t == SU_DONE - 5'd1;
     wire tile_load = su_done | (issue & c_last);
 
     // The element after the candidate, inside the tile. The plane pairs of s are p = p_lo .. p_hi
@@ -283,26 +319,32 @@ module drf_gemm #(
         end
     end
 
-    // One s down: (s, p_lo, p_hi) -> (s - 1, p_lo - [p_lo > 0], p_hi - [p_hi == s]).
-    reg  [3:0] f_s;
-    reg  [2:0] f_plo, f_phi;
-    always @* begin
-        f_s = (tile_load ? n_s : ns_s) - 4'd1;
-        f_plo = tile_load ? n_p0 : ns_plo;
-        f_phi = tile_load ? n_p0 : ns_phi;
-        f_plo = f_plo - {2'd0, f_plo != 3'd0};
-        f_phi = f_phi - {2'd0, {1'b0, f_phi} == f_s + 4'd1};
-    end
+    // One s down: (s, p_lo, p_hi) -> (s - 1, p_lo - [p_lo > 0], p_hi - [p_hi == s]), from the
+    // next s (at a new s) or from the first s of the next tile (at a new tile).
+    wire [3:0] fa_s = ns_s - 4'd1;
+    wire [2:0] fa_plo = ns_plo - {2'd0, ns_plo != 3'd0};
+    wire [2:0] fa_phi = ns_phi - {2'd0, {1'b0, ns_phi} == ns_s};
+    wire [3:0] fb_s = n_s - 4'd1;
+    wire [2:0] fb_p = n_p0 - {2'd0, n_p0 != 3'd0};
+    wire [2:0] fb_phi = n_p0 - {2'd0, {1'b0, n_p0} == n_s};
 
     always @(posedge clk) begin
-        if (tile_load || (issue && new_s)) begin
-            ns_s <= f_s;
-            ns_plo <= f_plo;
-            ns_phi <= f_phi;
-            ns_single <= f_plo == f_phi;
-            ns_szero <= f_s == 4'd0;
-            l_down <= tile_load ? n_p0 != 3'd0 : ns_plo != 3'd0;
-            p_hi_m1 <= (tile_load ? n_p0 : ns_phi) - 3'd1;
+        if (tile_load) begin
+            ns_s <= fb_s;
+            ns_plo <= fb_p;
+            ns_phi <= fb_phi;
+            ns_single <= fb_p == fb_phi;
+            ns_szero <= fb_s == 4'd0;
+            l_down <= n_p0 != 3'd0;
+            p_hi_m1 <= n_p0 - 3'd1;
+        end else if (issue && new_s) begin
+            ns_s <= fa_s;
+            ns_plo <= fa_plo;
+            ns_phi <= fa_phi;
+            ns_single <= fa_plo == fa_phi;
+            ns_szero <= fa_s == 4'd0;
+            l_down <= ns_plo != 3'd0;
+            p_hi_m1 <= ns_phi - 3'd1;
         end
     end
 
@@ -411,8 +453,8 @@ module drf_gemm #(
             c_last <= x_wlast & x_plast & x_szero;
             if (!new_s) begin
                 // next word, or the next plane pair of this s (p + 1, q - 1)
-                la <= la + a_m[LAW-1:0];
-                ra <= ra + (w_last ? r_jump : a_n[RAW-1:0]);
+                la <= la + a_pm[LAW-1:0];
+                ra <= ra + (w_last ? r_jump : a_pn[RAW-1:0]);
             end else begin
                 // next s: the pair (p_lo(s-1), q_hi(s-1))
                 la <= ls_next;
@@ -541,53 +583,76 @@ module drf_gemm #(
     reg [31:0]     d_x;               // sum pass: Horner partial
     reg [32*COLS-1:0] corr;           // n_L·SR_j of the band, rotating, column j at the head
 
+    // The drain's state machine: next state (nd_*) and `take`, registered a cycle ahead because it
+    // fans out to every shadow.
+    reg  take_q;
     wire d_last_el = d_r == ROW_LAST && d_c == COL_LAST;
     wire sum_step = d_act & d_sum;
-    wire sum_take = sum_step & (d_h == bl_m1);
-    wire el_take = d_act & ~d_sum & (~a_acc64 | ~d_ph);
+    wire sum_take = take_q & d_sum;
+    wire el_take = take_q & ~d_sum;
     wire el_done = d_act & ~d_sum & (~a_acc64 | d_ph);
-    assign take = sum_take | el_take;
+    assign take = take_q;
     wire [31:0] horner = (d_h == 3'd0 ? 32'd0 : {d_x[30:0], 1'b0}) + head;
 
-    always @(posedge clk) begin
+    reg       nd_act, nd_sum, nd_ph;
+    reg [2:0] nd_h;
+    always @* begin
+        nd_act = d_act;
+        nd_sum = d_sum;
+        nd_ph = d_ph;
+        nd_h = d_h;
         if (cap) begin
-            d_act <= 1'b1;
-            d_sum <= pend_sum;
+            nd_act = 1'b1;
+            nd_sum = pend_sum;
+            nd_ph = 1'b0;
+            nd_h = 3'd0;
+        end else if (sum_step) begin
+            if (sum_take) begin
+                nd_h = 3'd0;
+                if (d_c == COL_LAST)
+                    nd_act = 1'b0;
+            end else begin
+                nd_h = d_h + 3'd1;
+            end
+        end else if (el_done) begin
+            nd_ph = 1'b0;
+            if (d_last_el)
+                nd_act = 1'b0;
+        end else if (el_take) begin
+            nd_ph = 1'b1;
+        end
+    end
+
+    always @(posedge clk) begin
+        d_act <= nd_act;
+        d_sum <= nd_sum;
+        d_ph <= nd_ph;
+        d_h <= nd_h;
+        take_q <= nd_act & (nd_sum ? nd_h == bl_m1 : ~a_acc64 | ~nd_ph);
+        if (cap) begin
             d_rmask <= pend_rmask;
             d_cmask <= pend_cmask;
             d_r <= {RB{1'b0}};
             d_c <= {CB{1'b0}};
-            d_ph <= 1'b0;
-            d_h <= 3'd0;
             d_addr <= pend_dtile;
             d_rowaddr <= pend_dtile;
-        end else if (sum_step) begin
-            if (sum_take) begin
-                d_h <= 3'd0;
-                d_c <= d_c + 1'b1;
-                if (d_c == COL_LAST)
-                    d_act <= 1'b0;
-            end else begin
-                d_h <= d_h + 3'd1;
-            end
+        end else if (sum_take) begin
+            d_c <= d_c + 1'b1;
         end else if (el_done) begin
-            d_ph <= 1'b0;
             if (d_c == COL_LAST) begin
                 d_c <= {CB{1'b0}};
                 d_r <= d_r + 1'b1;
-                d_rowaddr <= d_rowaddr + ldc_w;
-                d_addr <= d_rowaddr + ldc_w;
-                if (d_last_el)
-                    d_act <= 1'b0;
+                d_rowaddr <= d_rowaddr + k_ldc_w;
+                d_addr <= d_rowaddr + k_ldc_w;
             end else begin
                 d_c <= d_c + 1'b1;
-                d_addr <= d_addr + esz;
+                d_addr <= d_addr + k_esz;
             end
-        end else if (el_take) begin
-            d_ph <= 1'b1;
         end
-        if (rst)
+        if (rst) begin
             d_act <= 1'b0;
+            take_q <= 1'b0;
+        end
     end
 
     wire [31:0] corr_in = d_sum ? horner : corr[31:0];
@@ -608,32 +673,37 @@ module drf_gemm #(
     // C from the chain head (P or X) and the band's corr_j. Every C fits int32 (spec 3.1), so
     // 32-bit arithmetic modulo 2^32 gives it exactly: no wider intermediate is needed.
     // One adder: C = (t ^ -neg_t) + (b ^ -neg_b) + (neg_t | neg_b), t = acc·2^fl,
-    // UU: t; SU: t - corr; US: corr - t; SS: K·n_L·n_R - t.
-    wire        neg_t = a_fr;
-    wire        neg_b = a_fl & ~a_fr;
+    // UU: t; SU: t - corr; US: corr - t; SS: K·n_L·n_R - t. The operands are registered at the
+    // take (s1), the sum in the next cycle (s2).
     wire [31:0] c_t = (a_fl ? {head[30:0], 1'b0} : head) ^ {32{neg_t}};
     wire [31:0] c_b = (a_fr & a_fl ? g_knn : needs_sum ? corr[31:0] : 32'd0) ^ {32{neg_b}};
-    wire [32:0] c_add = {c_t, 1'b1} + {c_b, neg_t | neg_b};  // the carry-in in bit 0
-    wire [31:0] c_val = c_add[32:1];
 
-    // Element pipeline, from the take in cycle T: s2 holds C in T+1 and T+2 (the next take is at
-    // T+2 for ACC64); ACC64 reads lo in T+1 and hi in T+2, registers the words (rd_q) and samples
-    // scale·C at the end of T+2 (s3, valid in T+3 and T+4), adds lo in T+3 and hi + carry in T+4;
-    // the writes go out in T+4 and T+5 (WRITE32: in T+2).
-    reg            s2_v1, s2_v2, s3_v, s4_v, s4_cy;
-    reg [31:0]     s2_c, rd_q;
+    // Element pipeline, from the take in cycle T: s1 holds the operands of C in T+1, s2 holds C
+    // in T+2 and T+3 (the next take is at T+2 for ACC64). ACC64 reads lo in T+2 and hi in T+3,
+    // registers the words (rd_q), samples scale·C at the end of T+3 (s3, valid in T+4 and T+5),
+    // adds lo in T+4 and hi + carry in T+5; the writes go out in T+5 and T+6 (WRITE32: in T+3).
+    reg            s1_v, s1_cin, s2_v1, s2_v2, s3_v, s4_v, s4_cy;
+    reg [31:0]     s1_t, s1_b, s2_c, rd_q;
     reg [63:0]     s3_prod;
-    reg [DAW-1:0]  s2_addr, s3_addr;
+    reg [DAW-1:0]  s1_addr, s2_addr, s3_addr;
+    wire [32:0]    c_add = {s1_t, 1'b1} + {s1_b, s1_cin};  // the carry-in in bit 0
     wire [32:0]    lo_sum = {1'b0, rd_q} + {1'b0, s3_prod[31:0]};
     wire [32:0]    hi_sum = {rd_q, 1'b1} + {s3_prod[63:32], s4_cy};  // the carry-in in bit 0
     wire [DAW-1:0] one_d = {{(DAW-1){1'b0}}, 1'b1};
 
     always @(posedge clk) begin
-        s2_v1 <= el_take & d_rmask[d_r] & d_cmask[d_c];
-        s2_v2 <= s2_v1 & a_acc64;
+        s1_v <= el_take & d_rmask[d_r] & d_cmask[d_c];
         if (el_take) begin
-            s2_c <= c_val;
-            s2_addr <= d_addr;
+            s1_t <= c_t;
+            s1_b <= c_b;
+            s1_cin <= c_cin;
+            s1_addr <= d_addr;
+        end
+        s2_v1 <= s1_v;
+        s2_v2 <= s2_v1 & a_acc64;
+        if (s1_v) begin
+            s2_c <= c_add[32:1];
+            s2_addr <= s1_addr;
         end
         rd_q <= d_rdata;
         s3_v <= s2_v2;
@@ -654,6 +724,7 @@ module drf_gemm #(
             d_wdata <= s2_c;
         end
         if (rst) begin
+            s1_v <= 1'b0;
             s2_v1 <= 1'b0;
             s2_v2 <= 1'b0;
             s3_v <= 1'b0;
@@ -666,13 +737,13 @@ module drf_gemm #(
     assign d_raddr = s2_v2 ? s2_addr + one_d : s2_addr;
     assign d_wbe = 4'hF;
 
-    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~d_we;
+    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s1_v & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~d_we;
 
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
-    // command engine has validated them (spec 8.5, 2.3). The low bits of K - 1 for KW, and bit 31
-    // of the Horner partial (n_L·SR_j < 2^31).
-    wire unused_ok = ^{args, arg_k_m1[5:0], d_x[31], c_add[0], hi_sum[0]};
+    // command engine has validated them (spec 8.5, 2.3). Bit 31 of the Horner partial
+    // (n_L·SR_j < 2^31) and the carry-in bits of two adders.
+    wire unused_ok = ^{args, d_x[31], c_add[0], hi_sum[0]};
     /* verilator lint_on UNUSED */
 
 endmodule

@@ -2,16 +2,19 @@
 `default_nettype none
 
 module drf_opmem #(
-    parameter BANKS = 4, // banks, a power of two; word address a lives in bank a mod BANKS
+    parameter BANKS = 4, // banks, a power of two up to 8; word address a lives in bank a mod BANKS
     parameter AW = 12    // word-address bits: 2^AW words in all
 ) (
     input wire clk,
-    // Write port: one word per cycle
+    // Write port: one word per cycle, any address
     input wire we,
     input wire [AW-1:0] waddr,
     input wire [63:0] wdata,
-    // Read port: words rd_base .. rd_base+BANKS-1, one cycle after rd_en. A bank has one address
-    // (so it maps to single-port SPRAM as well as to EBR/BRAM): never read and write in one cycle.
+    // Read port: the BANKS words of the aligned block that holds rd_base, one cycle after rd_en;
+    // word (block + b) at [64b +: 64]. The operand layout (spec 2.1: bases and row pitches are
+    // multiples of 8) makes every GEMM read aligned, so all banks share one offset and no rotation
+    // is needed. A bank has one address (so it maps to single-port SPRAM as well as to EBR/BRAM):
+    // never read and write in the same cycle.
     input wire rd_en,
     input wire [AW-1:0] rd_base,
     output wire [BANKS*64-1:0] rd_data
@@ -30,34 +33,21 @@ module drf_opmem #(
             end
             assign rd_data = q;
         end else begin : g_banked
-            wire [BW-1:0] base_lo = rd_base[BW-1:0];
-            wire [AW-BW-1:0] base_hi = rd_base[AW-1:BW];
-            reg [BW-1:0] rot; // base_lo of the read in flight: bank of word 0
-            wire [63:0] bank_q[0:BANKS-1];
-            always @(posedge clk) if (rd_en) rot <= base_lo;
-
             genvar b;
             for (b = 0; b < BANKS; b = b + 1) begin : g_bank
+                localparam [BW-1:0] B = b;
                 reg [63:0] mem[0:DEPTH-1];
                 reg [63:0] q;
-                localparam [BW-1:0] B = b;
-                // Banks below the base's bank hold words of the next block (borrow of B - base_lo).
-                wire [BW:0] diff = {1'b0, B} - {1'b0, base_lo};
-                wire [AW-BW-1:0] off = base_hi + {{(AW-BW-1){1'b0}}, diff[BW]};
                 wire sel = we && waddr[BW-1:0] == B;
-                wire [AW-BW-1:0] a = sel ? waddr[AW-1:BW] : off;
+                wire [AW-BW-1:0] a = sel ? waddr[AW-1:BW] : rd_base[AW-1:BW];
                 always @(posedge clk) begin
                     if (sel) mem[a] <= wdata;
                     else if (rd_en) q <= mem[a];
                 end
-                assign bank_q[b] = q;
+                assign rd_data[64*b+:64] = q;
             end
-            // Rotate bank outputs back into address order.
-            for (b = 0; b < BANKS; b = b + 1) begin : g_rot
-                localparam [BW-1:0] B = b;
-                wire [BW-1:0] src = rot + B;
-                assign rd_data[64*b+:64] = bank_q[src];
-            end
+            // The block offset is all a read uses: the low bits select a word for the host only.
+            wire unused_lo = &{1'b0, rd_base[BW-1:0]};
         end
     endgenerate
 endmodule

@@ -1,8 +1,10 @@
 // PACK engine (spec 6): u8 codes in D, gathered with strides, to the bit-plane layout of L or R.
 `default_nettype none
 
-// The output words of the row-interleaved layout (spec 2.1), base + (p*KW + w)*rows + r, are
-// produced in address order: plane p outermost, then word w, then row r. A word takes one cycle per
+// The output words of the row-interleaved layout (spec 2.1), base + (p*KW + w)*RP + r with the row
+// pitch RP = 8*ceil(rows/8), are produced in address order: plane p outermost, then word w, then
+// row r; after a block's last row the address skips the RP - rows pad-row words, which PACK leaves
+// as they are. A word takes one cycle per
 // code k = 64w + t, t = 0 .. n - 1 (n = 64, or what is left of K in the plane row's last word, at
 // least 2: a second slot for a 1-code word is padding, no read). Each code costs one D read; bit p
 // of it is written to bit t of a 64-bit register, whose other bits are cleared with code t = 0,
@@ -90,6 +92,10 @@ module drf_pack #(
     reg [4:0]     s1_bit;     // its bit in d_rdata: {byte lane, plane}
     reg [63:0]    sh;         // the word being gathered: code k = 64w + t at bit t
     reg [OW-1:0]  oaddr;      // next output word address
+    reg [OW-1:0]  oblk;       // address of row 0 of the current (plane, word) block
+    reg [OW-1:0]  rp;         // row pitch: rows rounded up to a multiple of 8
+    reg           s1_rend;    // the gather stage's word is its block's last row
+    reg           s2_rend;    // ... and the word being written
 
     // ---------------------------------------------------------------------------------------------
     // Issue
@@ -117,6 +123,8 @@ module drf_pack #(
                 p_last   <= args[160 +: 3] - 3'd1;
                 dest     <= args[168];
                 oaddr    <= args[192 +: OW];
+                oblk     <= args[192 +: OW];
+                rp       <= {args[96 + 3 +: OW - 3] + {{(OW-4){1'b0}}, |args[96 +: 3]}, 3'b000};
                 one_word <= (k_m1[14:6] == 9'd0);
                 one_row  <= (args[96 +: OW] == {{(OW-1){1'b0}}, 1'b1});
                 p        <= 3'd0;
@@ -169,8 +177,14 @@ module drf_pack #(
             end
             default: st <= ST_IDLE;
         endcase
-        if (s2_we)
-            oaddr <= oaddr + 1'b1;
+        if (s2_we) begin
+            if (s2_rend) begin
+                oaddr <= oblk + rp;
+                oblk  <= oblk + rp;
+            end else begin
+                oaddr <= oaddr + 1'b1;
+            end
+        end
         if (rst) begin
             st   <= ST_IDLE;
             done <= 1'b0;
@@ -185,7 +199,9 @@ module drf_pack #(
         s1_v   <= run;
         s1_rd  <= d_re;
         s1_end <= t_end;
+        s1_rend <= r_end;
         s2_we  <= s1_v && s1_end;
+        s2_rend <= s1_rend;
         if (rst) begin
             s1_v  <= 1'b0;
             s2_we <= 1'b0;

@@ -139,11 +139,14 @@ static void op_gemm(cosim *c)
     unsigned bl = between(c, 1, 8), br = between(c, 1, 8), fl = rnd(c, 2), fr = rnd(c, 2);
     int allmax = rnd(c, 10) == 0;
     uint32_t K = pick_k(c, 600), KW = bitplane_kw(K);
-    uint32_t lmax = (c->geo.l_words / 2) / (bl * KW), rmax = (c->geo.r_words / 2) / (br * KW);
+    /* row pitches are multiples of 8 (spec 2.1): at most half of each memory */
+    uint32_t lmax = (c->geo.l_words / 2) / (bl * KW) / 8 * 8;
+    uint32_t rmax = (c->geo.r_words / 2) / (br * KW) / 8 * 8;
     uint32_t M = pick_rows(c, c->geo.rows, lmax < 40 ? lmax : 40);
     uint32_t N = pick_rows(c, c->geo.cols, rmax < 40 ? rmax : 40);
-    uint32_t lw = M * bl * KW, rw = N * br * KW;
-    uint32_t lbase = rnd(c, c->geo.l_words - lw + 1), rbase = rnd(c, c->geo.r_words - rw + 1);
+    uint32_t lw = (uint32_t)bitplane_words(M, K, bl), rw = (uint32_t)bitplane_words(N, K, br);
+    uint32_t lbase = 8 * rnd(c, (c->geo.l_words - lw) / 8 + 1);
+    uint32_t rbase = 8 * rnd(c, (c->geo.r_words - rw) / 8 + 1);
     unsigned mode = rnd(c, 3) == 0 ? DRF_GEMM_ACC64 : DRF_GEMM_WRITE32;
     uint32_t ldc = N + (rnd(c, 2) ? 0 : rnd(c, 5));
     uint64_t extent = ((uint64_t)(M - 1) * ldc + N) * (mode == DRF_GEMM_ACC64 ? 2 : 1);
@@ -291,7 +294,7 @@ static void op_qact(cosim *c)
 static void op_pack(cosim *c)
 {
     unsigned bits = between(c, 1, 8), dmem = rnd(c, 2);
-    uint32_t K = pick_k(c, 300), rows = between(c, 1, 40), KW = bitplane_kw(K);
+    uint32_t K = pick_k(c, 300), rows = between(c, 1, 40);
     uint32_t sr, sk;
     switch (rnd(c, 3)) {
     case 0: sr = K, sk = 1; break;             /* row-major codes */
@@ -301,8 +304,9 @@ static void op_pack(cosim *c)
     uint64_t maxel = (uint64_t)(rows - 1) * sr + (uint64_t)(K - 1) * sk + 1;
     uint32_t srcw = (uint32_t)((maxel + 3) / 4);
     uint32_t src = rnd(c, c->geo.d_words - srcw + 1);
-    uint32_t words = rows * bits * KW, msize = dmem ? c->geo.r_words : c->geo.l_words;
-    uint32_t dst = rnd(c, msize - words + 1);
+    uint32_t words = (uint32_t)bitplane_words(rows, K, bits);
+    uint32_t msize = dmem ? c->geo.r_words : c->geo.l_words;
+    uint32_t dst = 8 * rnd(c, (msize - words) / 8 + 1);
     for (uint32_t i = 0; i < srcw; i++)
         put(c, DRF_MEM_D, src + i, (uint32_t)tu_next(&c->rng)); /* high code bits set: masked */
     uint8_t p[DRF_PACK_BYTES] = {0};

@@ -336,7 +336,8 @@ static int cmd_gemm(ref_device *dev, const uint8_t *p, size_t len)
     unsigned bl = p[20], br = p[21], fl = p[22], fr = p[23], mode = p[24];
     uint32_t dst = drf_get32(p + 28), ldc = drf_get32(p + 32);
     int32_t scale = as_i32(drf_get32(p + 36));
-    if (M == 0 || N == 0 || K == 0 || K > dev->cfg.max_k || !bits_ok(bl) || !bits_ok(br) ||
+    if (lbase % DRF_ROW_ALIGN || rbase % DRF_ROW_ALIGN || M == 0 || N == 0 || K == 0 ||
+        K > dev->cfg.max_k || !bits_ok(bl) || !bits_ok(br) ||
         fl > DRF_FMT_S || fr > DRF_FMT_S || mode > DRF_GEMM_ACC64 || !zero_bytes(p + 25, 3) ||
         ldc < N || (mode == DRF_GEMM_WRITE32 && scale != 0))
         return DRF_ST_BAD_ARG;
@@ -444,7 +445,7 @@ static int cmd_pack(ref_device *dev, const uint8_t *p, size_t len)
     unsigned bits = p[20], buf = p[21];
     uint32_t dst = drf_get32(p + 24);
     if (rows == 0 || K == 0 || K > dev->cfg.max_k || !bits_ok(bits) || buf > DRF_MEM_R ||
-        !zero_bytes(p + 22, 2))
+        !zero_bytes(p + 22, 2) || dst % DRF_ROW_ALIGN)
         return DRF_ST_BAD_ARG;
 
     /* Largest element index; the sum can exceed 2^64 - 1 only for regions far outside D. */

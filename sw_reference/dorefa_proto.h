@@ -52,6 +52,7 @@ enum drf_fmt { DRF_FMT_U = 0, DRF_FMT_S = 1 };
 enum drf_gemm_mode { DRF_GEMM_WRITE32 = 0, DRF_GEMM_ACC64 = 1 };
 
 #define DRF_K_MAX 32768u
+#define DRF_ROW_ALIGN 8u /* operand row pitch and base alignment (spec 2.1) */
 #define DRF_BITS_MAX 8u
 #define DRF_LFSR_RESET_STATE 0x00000001u
 #define DRF_LFSR_MASK 0x80200003u

@@ -50,28 +50,38 @@ static uint64_t last_word_mask(uint32_t K)
     return K % 64u ? (1ull << (K % 64u)) - 1u : ~0ull;
 }
 
-/* Sum of the codes of one packed row: sum_p 2^p popcount(plane p), padding masked. `row` is the
- * row's first word and `stride` the distance between its consecutive words: the operand's row
- * count, since the layout (spec 2.1) puts rows innermost. */
-typedef int64_t row_sum_fn(const uint64_t *row, size_t stride, unsigned bits, uint32_t K);
-#define DEFINE_ROW_CODE_SUM(name, attr, POPCOUNT)                                                  \
-    attr static int64_t name(const uint64_t *row, size_t stride, unsigned bits, uint32_t K)        \
+/* Words from a row's word to the same row's next word: the row pitch RP (spec 2.1). Rows are
+ * innermost, so the words of consecutive rows for one (plane, word) are adjacent; pad rows
+ * rows .. RP − 1 are never read. */
+static size_t operand_pitch(const gemm_operand *op) { return bitplane_rp(op->rows); }
+
+/* Word w of plane p of row r, padding not masked. */
+static uint64_t operand_word(const gemm_operand *op, uint32_t kw, unsigned p, uint32_t w,
+                             uint32_t r)
+{
+    return op->planes[((size_t)p * kw + w) * operand_pitch(op) + r];
+}
+
+/* Code sums of every row: sum[r] = sum_p 2^p popcount(plane p of row r), padding masked. The
+ * walk follows memory order (rows innermost). */
+typedef void row_sums_fn(int64_t *sum, const gemm_operand *op, uint32_t K);
+#define DEFINE_ROW_SUMS(name, attr, POPCOUNT)                                                      \
+    attr static void name(int64_t *sum, const gemm_operand *op, uint32_t K)                        \
     {                                                                                              \
         const uint32_t kw = bitplane_kw(K);                                                        \
-        uint64_t s = 0;                                                                            \
-        for (unsigned p = 0; p < bits; p++) {                                                      \
-            const uint64_t *pl = row + (size_t)p * kw * stride;                                    \
-            uint64_t cnt = (uint64_t)POPCOUNT(pl[(kw - 1) * stride] & last_word_mask(K));          \
-            for (uint32_t w = 0; w + 1 < kw; w++)                                                  \
-                cnt += (uint64_t)POPCOUNT(pl[w * stride]);                                         \
-            s += cnt << p;                                                                         \
-        }                                                                                          \
-        return (int64_t)s;                                                                         \
+        memset(sum, 0, op->rows * sizeof *sum);                                                    \
+        for (unsigned p = 0; p < op->bits; p++)                                                    \
+            for (uint32_t w = 0; w < kw; w++) {                                                    \
+                const uint64_t *words = op->planes + ((size_t)p * kw + w) * operand_pitch(op);    \
+                const uint64_t mask = w == kw - 1 ? last_word_mask(K) : ~0ull;                     \
+                for (uint32_t r = 0; r < op->rows; r++)                                            \
+                    sum[r] += (int64_t)((uint64_t)POPCOUNT(words[r] & mask) << p);                 \
+            }                                                                                      \
     }
 
-DEFINE_ROW_CODE_SUM(row_code_sum, , popcount_swar)
+DEFINE_ROW_SUMS(row_sums_portable, , popcount_swar)
 #if GEMM_X86
-DEFINE_ROW_CODE_SUM(row_code_sum_popcnt, POPCNT_ATTR, __builtin_popcountll)
+DEFINE_ROW_SUMS(row_sums_popcnt, POPCNT_ATTR, __builtin_popcountll)
 #endif
 
 /* Spec 3.2, written as C = alpha·P + row_i + col_j with alpha = 2^shift:
@@ -82,23 +92,23 @@ DEFINE_ROW_CODE_SUM(row_code_sum_popcnt, POPCNT_ATTR, __builtin_popcountll)
  *                                                         col −2n_L·SR_j
  * Fills row[0 .. M − 1] and col[0 .. N − 1]; returns shift. */
 static unsigned correction_terms(int64_t *row, int64_t *col, const gemm_operand *l,
-                                 const gemm_operand *r, uint32_t K, row_sum_fn *row_sum)
+                                 const gemm_operand *r, uint32_t K, row_sums_fn *row_sums)
 {
     const int64_t nl = ((int64_t)1 << l->bits) - 1, nr = ((int64_t)1 << r->bits) - 1;
     const int s_l = l->fmt == DRF_FMT_S, s_r = r->fmt == DRF_FMT_S;
-    for (uint32_t i = 0; i < l->rows; i++) {
-        int64_t t = 0;
-        if (s_r) /* SL matters only when R is S */
-            t = -(s_l ? 2 : 1) * nr * row_sum(l->planes + i, l->rows, l->bits, K);
-        if (s_l && s_r)
-            t += (int64_t)K * nl * nr;
-        row[i] = t;
+    if (s_r) { /* SL matters only when R is S */
+        row_sums(row, l, K);
+        for (uint32_t i = 0; i < l->rows; i++)
+            row[i] = -(s_l ? 2 : 1) * nr * row[i] + (s_l ? (int64_t)K * nl * nr : 0);
+    } else {
+        memset(row, 0, l->rows * sizeof *row);
     }
-    for (uint32_t j = 0; j < r->rows; j++) {
-        int64_t t = 0;
-        if (s_l) /* SR matters only when L is S */
-            t = -(s_r ? 2 : 1) * nl * row_sum(r->planes + j, r->rows, r->bits, K);
-        col[j] = t;
+    if (s_l) { /* SR matters only when L is S */
+        row_sums(col, r, K);
+        for (uint32_t j = 0; j < r->rows; j++)
+            col[j] = -(s_r ? 2 : 1) * nl * col[j];
+    } else {
+        memset(col, 0, r->rows * sizeof *col);
     }
     return (unsigned)(s_l + s_r);
 }
@@ -107,7 +117,8 @@ static unsigned correction_terms(int64_t *row, int64_t *col, const gemm_operand 
 
 /* A chunk is n consecutive words (columns w0 .. w0 + n − 1 of every plane row) of a block of rows.
  * In scratch, padding bits are masked and rows past the operand's last row are zero, so tiles run
- * without masks or tail cases. */
+ * without masks or tail cases. The packers read the operand in memory order: for each plane and
+ * word, the block's rows one after another. */
 typedef struct {
     const gemm_operand *op;
     uint32_t kw;   /* words per plane row of the operand */
@@ -115,17 +126,13 @@ typedef struct {
     uint64_t mask; /* valid bits of word kw − 1 */
 } chunk;
 
-/* The chunk's first word of plane p of row `row` in the operand's own layout (padding not
- * masked); its word t is at [t * ch->op->rows]: rows are innermost (spec 2.1). */
-static const uint64_t *chunk_src(const chunk *ch, uint32_t row, unsigned p)
+/* The words of rows row0, row0 + 1, .. for plane p and word w0 + t of the chunk, and the mask
+ * that clears their padding bits. */
+static const uint64_t *chunk_rows(const chunk *ch, unsigned p, uint32_t t, uint32_t row0,
+                                  uint64_t *mask)
 {
-    return ch->op->planes + ((size_t)p * ch->kw + ch->w0) * ch->op->rows + row;
-}
-
-/* Mask for word t of the chunk: the padding of the last word of a plane row is cleared. */
-static uint64_t chunk_mask(const chunk *ch, uint32_t t)
-{
-    return ch->w0 + t == ch->kw - 1 ? ch->mask : ~0ull;
+    *mask = ch->w0 + t == ch->kw - 1 ? ch->mask : ~0ull;
+    return ch->op->planes + ((size_t)p * ch->kw + ch->w0 + t) * operand_pitch(ch->op) + row0;
 }
 
 /* Scalar kernels: [row][plane][n words], the words as they are. */
@@ -133,18 +140,14 @@ static void pack_plain(uint64_t *dst, const chunk *ch, uint32_t row0, uint32_t r
                        uint32_t prows)
 {
     const unsigned bits = ch->op->bits;
-    for (uint32_t r = 0; r < prows; r++)
-        for (unsigned p = 0; p < bits; p++) {
-            uint64_t *out = dst + ((size_t)r * bits + p) * ch->n;
-            if (r >= rows) {
-                memset(out, 0, ch->n * sizeof *out);
-                continue;
-            }
-            const uint64_t *src = chunk_src(ch, row0 + r, p);
-            const size_t stride = ch->op->rows;
-            for (uint32_t t = 0; t < ch->n; t++)
-                out[t] = src[t * stride];
-            out[ch->n - 1] &= chunk_mask(ch, ch->n - 1);
+    const size_t rs = (size_t)bits * ch->n; /* words per packed row */
+    for (unsigned p = 0; p < bits; p++)
+        for (uint32_t t = 0; t < ch->n; t++) {
+            uint64_t mask;
+            const uint64_t *src = chunk_rows(ch, p, t, row0, &mask);
+            uint64_t *out = dst + (size_t)p * ch->n + t;
+            for (uint32_t r = 0; r < prows; r++)
+                out[r * rs] = r < rows ? src[r] & mask : 0;
         }
 }
 
@@ -155,22 +158,17 @@ static void pack_avx2_left(uint64_t *dst, const chunk *ch, uint32_t row0, uint32
                            uint32_t prows)
 {
     const unsigned bits = ch->op->bits;
-    for (uint32_t r = 0; r < prows; r++)
-        for (unsigned p = 0; p < bits; p++) {
-            uint64_t *out = dst + ((size_t)r * bits + p) * ch->n * 2u;
-            if (r >= rows) {
-                memset(out, 0, ch->n * 2u * sizeof *out);
-                continue;
+    const size_t rs = (size_t)bits * ch->n * 2u; /* words per packed row */
+    for (unsigned p = 0; p < bits; p++)
+        for (uint32_t t = 0; t < ch->n; t++) {
+            uint64_t mask;
+            const uint64_t *src = chunk_rows(ch, p, t, row0, &mask);
+            uint64_t *out = dst + ((size_t)p * ch->n + t) * 2u;
+            for (uint32_t r = 0; r < prows; r++) {
+                const uint64_t x = r < rows ? src[r] & mask : 0;
+                out[r * rs] = x;
+                out[r * rs + 1] = x >> 4;
             }
-            const uint64_t *src = chunk_src(ch, row0 + r, p);
-            const size_t stride = ch->op->rows;
-            for (uint32_t t = 0; t < ch->n; t++) {
-                out[2 * t] = src[t * stride];
-                out[2 * t + 1] = src[t * stride] >> 4;
-            }
-            const uint64_t x = src[(ch->n - 1) * stride] & chunk_mask(ch, ch->n - 1);
-            out[2 * ch->n - 2] = x;
-            out[2 * ch->n - 1] = x >> 4;
         }
 }
 
@@ -180,23 +178,18 @@ static void pack_avx2_right(uint64_t *dst, const chunk *ch, uint32_t row0, uint3
                             uint32_t prows)
 {
     const unsigned bits = ch->op->bits;
-    for (uint32_t r = 0; r < prows; r++)
-        for (unsigned p = 0; p < bits; p++) {
-            uint64_t *out = dst + ((size_t)(r / 4u) * bits + p) * ch->n * 8u + r % 4u;
-            if (r >= rows) {
-                for (uint32_t t = 0; t < ch->n; t++)
-                    out[8 * t] = out[8 * t + 4] = 0;
-                continue;
+    const size_t gs = (size_t)bits * ch->n * 8u; /* words per packed group of 4 rows */
+    for (unsigned p = 0; p < bits; p++)
+        for (uint32_t t = 0; t < ch->n; t++) {
+            uint64_t mask;
+            const uint64_t *src = chunk_rows(ch, p, t, row0, &mask);
+            uint64_t *out = dst + ((size_t)p * ch->n + t) * 8u;
+            for (uint32_t r = 0; r < prows; r++) {
+                const uint64_t x = r < rows ? src[r] & mask : 0;
+                uint64_t *o = out + (r / 4u) * gs + r % 4u;
+                o[0] = x & NIBBLE_LO;
+                o[4] = (x >> 4) & NIBBLE_LO;
             }
-            const uint64_t *src = chunk_src(ch, row0 + r, p);
-            const size_t stride = ch->op->rows;
-            for (uint32_t t = 0; t < ch->n; t++) {
-                out[8 * t] = src[t * stride] & NIBBLE_LO;
-                out[8 * t + 4] = (src[t * stride] >> 4) & NIBBLE_LO;
-            }
-            const uint64_t x = src[(ch->n - 1) * stride] & chunk_mask(ch, ch->n - 1);
-            out[8 * ch->n - 8] = x & NIBBLE_LO;
-            out[8 * ch->n - 4] = (x >> 4) & NIBBLE_LO;
         }
 }
 
@@ -427,7 +420,7 @@ typedef struct {
     unsigned lsplit;       /* packed words per operand word, left and right */
     unsigned rsplit;
     pack_fn *pack_l, *pack_r;
-    row_sum_fn *row_sum;
+    row_sums_fn *row_sums;
 } kernel_desc;
 
 #define TILE_BYTES (24u * 1024u)     /* one tile's operands over a chunk: in L1 */
@@ -491,7 +484,7 @@ static int gemm_blocked(const kernel_desc *kd, const gemm_operand *l, const gemm
         return -1;
     uint64_t *lbuf = scratch, *rbuf = scratch + lwords;
     int64_t *row_terms = (int64_t *)(rbuf + rwords), *col_terms = row_terms + M;
-    const unsigned shift = correction_terms(row_terms, col_terms, l, r, K, kd->row_sum);
+    const unsigned shift = correction_terms(row_terms, col_terms, l, r, K, kd->row_sums);
 
     for (uint32_t w0 = 0; w0 < kw; w0 += (uint32_t)kc) {
         const uint32_t n = (uint32_t)min_size(kw - w0, kc);
@@ -536,44 +529,41 @@ static void gemm_direct(const gemm_operand *l, const gemm_operand *r, uint32_t K
                         size_t ldc)
 {
     const uint32_t kw = bitplane_kw(K);
-    const uint64_t mask = last_word_mask(K);
     const int64_t nl = ((int64_t)1 << l->bits) - 1, nr = ((int64_t)1 << r->bits) - 1, k = K;
     for (uint32_t i = 0; i < l->rows; i++) {
-        const size_t ls = l->rows, rs = r->rows; /* strides between a row's words */
-        const uint64_t *li = l->planes + i;
-        const int64_t sl = row_code_sum(li, ls, l->bits, K);
         for (uint32_t j = 0; j < r->rows; j++) {
-            const uint64_t *rj = r->planes + j;
-            const int64_t sr = row_code_sum(rj, rs, r->bits, K);
-            uint64_t P = 0;
-            for (unsigned p = 0; p < l->bits; p++)
-                for (unsigned q = 0; q < r->bits; q++) {
-                    const uint64_t *a = li + (size_t)p * kw * ls, *b = rj + (size_t)q * kw * rs;
-                    uint64_t cnt = popcount_swar(a[(kw - 1) * ls] & b[(kw - 1) * rs] & mask);
-                    for (uint32_t w = 0; w + 1 < kw; w++)
-                        cnt += popcount_swar(a[w * ls] & b[w * rs]);
-                    P += cnt << (p + q);
+            uint64_t P = 0, sl = 0, sr = 0;
+            for (uint32_t w = 0; w < kw; w++) {
+                const uint64_t mask = w == kw - 1 ? last_word_mask(K) : ~0ull;
+                for (unsigned p = 0; p < l->bits; p++) {
+                    const uint64_t a = operand_word(l, kw, p, w, i) & mask;
+                    sl += popcount_swar(a) << p;
+                    for (unsigned q = 0; q < r->bits; q++)
+                        P += popcount_swar(a & operand_word(r, kw, q, w, j)) << (p + q);
                 }
-            const int64_t Ps = (int64_t)P;
+                for (unsigned q = 0; q < r->bits; q++)
+                    sr += popcount_swar(operand_word(r, kw, q, w, j) & mask) << q;
+            }
+            const int64_t Ps = (int64_t)P, SL = (int64_t)sl, SR = (int64_t)sr;
             int64_t v = Ps;
             if (l->fmt == DRF_FMT_S && r->fmt == DRF_FMT_U)
-                v = 2 * Ps - nl * sr;
+                v = 2 * Ps - nl * SR;
             else if (l->fmt == DRF_FMT_U && r->fmt == DRF_FMT_S)
-                v = 2 * Ps - nr * sl;
+                v = 2 * Ps - nr * SL;
             else if (l->fmt == DRF_FMT_S && r->fmt == DRF_FMT_S)
-                v = 4 * Ps - 2 * nr * sl - 2 * nl * sr + k * nl * nr;
+                v = 4 * Ps - 2 * nr * SL - 2 * nl * SR + k * nl * nr;
             c[(size_t)i * ldc + j] = v;
         }
     }
 }
 
 static const kernel_desc kernel_portable = {tile_portable, SCALAR_MR, SCALAR_NR, 1, 1,
-                                            pack_plain, pack_plain, row_code_sum};
+                                            pack_plain, pack_plain, row_sums_portable};
 #if GEMM_X86
 static const kernel_desc kernel_popcnt = {tile_popcnt, SCALAR_MR, SCALAR_NR, 1, 1, pack_plain,
-                                          pack_plain, row_code_sum_popcnt};
+                                          pack_plain, row_sums_popcnt};
 static const kernel_desc kernel_avx2 = {tile_avx2, AVX2_MR, AVX2_NR, 2, 2, pack_avx2_left,
-                                        pack_avx2_right, row_code_sum_popcnt};
+                                        pack_avx2_right, row_sums_popcnt};
 #endif
 
 static int kernel_supported(enum gemm_kernel kernel)

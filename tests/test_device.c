@@ -582,9 +582,10 @@ static void gemm_case(dut *t, uint64_t *seed, uint32_t M, uint32_t N, uint32_t K
     free(after);
 }
 
+/* The most rows (up to want) whose operand fits room words; row pitches are multiples of 8. */
 static uint32_t fit_rows(uint32_t want, uint32_t room, unsigned bits, uint32_t K)
 {
-    uint32_t per = bits * bitplane_kw(K), max = room / per;
+    uint32_t per = bits * bitplane_kw(K), max = room / per / 8 * 8;
     return want < max ? want : max;
 }
 
@@ -593,7 +594,7 @@ static void gemm_random(unsigned mode, uint64_t seed0)
     uint64_t seed = seed0;
     dut t;
     dut_open(&t, NULL);
-    static const uint32_t Ks[] = {1, 2, 63, 64, 65, 127, 200, 640, 1000, 4097};
+    static const uint32_t Ks[] = {1, 2, 63, 64, 65, 127, 200, 640, 1000, 1999};
     for (int it = 0; it < 48; it++) {
         uint32_t K = Ks[tu_below(&seed, 10)];
         unsigned bl = 1 + tu_below(&seed, 8), br = 1 + tu_below(&seed, 8);
@@ -602,7 +603,7 @@ static void gemm_random(unsigned mode, uint64_t seed0)
             br = it & 2 ? 8 : 1;
         }
         unsigned fl = (unsigned)it & 1, fr = ((unsigned)it >> 1) & 1;
-        uint32_t lb = tu_below(&seed, 200), rb = tu_below(&seed, 200);
+        uint32_t lb = 8 * tu_below(&seed, 25), rb = 8 * tu_below(&seed, 25); /* aligned bases */
         uint32_t M = fit_rows(1 + tu_below(&seed, 24), 4096 - lb, bl, K);
         uint32_t N = fit_rows(1 + tu_below(&seed, 24), 4096 - rb, br, K);
         ck_assert_uint_ge(M, 1);
@@ -619,7 +620,7 @@ static void gemm_random(unsigned mode, uint64_t seed0)
     /* Results hit the int32 bound exactly: K = 32768 and all codes extreme, 8 x 8 bits */
     ref_device_config big;
     small_config(&big);
-    big.l_words = big.r_words = 8 * 512;
+    big.l_words = big.r_words = 8 * 8 * 512; /* one row: pitch 8, 8 planes, 512 words */
     dut_close(&t);
     dut_open(&t, &big);
     for (unsigned f = 0; f < 4; f++)
@@ -841,6 +842,7 @@ static uint8_t *pack_case(dut *t, uint64_t *seed, uint32_t rows, uint32_t K, uns
         for (uint32_t k = 0; k < K; k++)
             x[(size_t)r * K + k] = img[(uint64_t)r * sr + (uint64_t)k * sk] & ((1u << bits) - 1u);
     uint64_t *want = malloc((size_t)words * 8);
+    memcpy(want, pre + 1, (size_t)words * 8); /* pad rows keep what they held */
     bitplane_pack(want, x, K, rows, K, bits);
     rd_words(t, buf, dst - 1, got, words + 2);
     ck_assert_uint_eq(got[0], pre[0]);
@@ -863,7 +865,7 @@ START_TEST(test_pack)
     for (int it = 0; it < 24; it++) {
         unsigned bits = 1 + tu_below(&seed, 8), buf = (unsigned)it & 1;
         uint32_t rows = Rs[it % 6], K = Ks[(it / 2) % 6];
-        free(pack_case(&t, &seed, rows, K, bits, buf, 1 + tu_below(&seed, 500), (it / 4) & 1,
+        free(pack_case(&t, &seed, rows, K, bits, buf, 8 * (1 + tu_below(&seed, 60)), (it / 4) & 1,
                        tu_below(&seed, 3)));
     }
     /* stride 0 broadcasts one code */
@@ -872,24 +874,25 @@ START_TEST(test_pack)
     wr_words(&t, DRF_MEM_D, 9, &code, 1);
     p_pack(p, 9, 0, 0, 2, 70, 3, DRF_MEM_L, 0);
     ck_assert_int_eq(dut_cmd(&t, DRF_OP_PACK, p, 28), DRF_ST_OK);
-    uint64_t got[12], want[12];
+    uint64_t got[48], want[48]; /* pitch 8 x 3 planes x 2 words */
     uint8_t fives[140];
     memset(fives, 5, sizeof fives);
+    rd_words(&t, DRF_MEM_L, 0, got, 48);
+    memcpy(want, got, sizeof want); /* pad rows keep their words */
     bitplane_pack(want, fives, 70, 2, 70, 3);
-    rd_words(&t, DRF_MEM_L, 0, got, 12);
     ck_assert(memcmp(got, want, sizeof want) == 0);
     int ones = 0; /* planes 0 and 2 of 2 rows x 70 columns are all ones, padding zero */
-    for (int i = 0; i < 12; i++)
-        for (int b = 0; b < 64; b++)
+    for (int i = 0; i < 48; i++)
+        for (int b = 0; b < 64 && i % 8 < 2; b++)
             ones += (int)((got[i] >> b) & 1u);
     ck_assert_int_eq(ones, 2 * 2 * 70);
 
     /* End to end: f-codes packed into L (rows) and R (transposed) feed a GEMM */
     uint32_t M = 6, N = 5, K = 130;
-    uint8_t *lc = pack_case(&t, &seed, M, K, 2, DRF_MEM_L, 10, 0, 0);
-    uint8_t *rc = pack_case(&t, &seed, N, K, 3, DRF_MEM_R, 20, 1, 1);
+    uint8_t *lc = pack_case(&t, &seed, M, K, 2, DRF_MEM_L, 16, 0, 0);
+    uint8_t *rc = pack_case(&t, &seed, N, K, 3, DRF_MEM_R, 24, 1, 1);
     uint8_t g[40];
-    p_gemm(g, 10, 20, M, N, K, 2, 3, DRF_FMT_S, DRF_FMT_U, DRF_GEMM_WRITE32, 500, N, 0);
+    p_gemm(g, 16, 24, M, N, K, 2, 3, DRF_FMT_S, DRF_FMT_U, DRF_GEMM_WRITE32, 500, N, 0);
     ck_assert_int_eq(dut_cmd(&t, DRF_OP_GEMM, g, 40), DRF_ST_OK);
     int64_t c[30];
     uint32_t d[30];
@@ -1096,6 +1099,7 @@ START_TEST(test_bad_arg)
     GEMM_OK();
     ck_assert_int_eq(dut_cmd(&t, DRF_OP_GEMM, p, 40), DRF_ST_OK);
     static const struct { int off, size; uint32_t v; } gbad[] = {
+        {0, 4, 4}, {0, 4, 1}, {0, 4, 0xFFFFFFF9u}, {4, 4, 7}, {4, 4, 12}, /* bases: multiples of 8 */
         {8, 4, 0}, {12, 4, 0}, {16, 4, 0}, {16, 4, 1001}, {16, 4, 32768}, {16, 4, 0xFFFFFFFFu},
         {20, 1, 0}, {20, 1, 9}, {21, 1, 0}, {21, 1, 9}, {21, 1, 0xFF}, {22, 1, 2}, {23, 1, 2},
         {24, 1, 2}, {24, 1, 0xFF}, {25, 1, 1}, {26, 1, 1}, {27, 1, 0x80}, {32, 4, 3}, {32, 4, 0},
@@ -1150,7 +1154,7 @@ START_TEST(test_bad_arg)
     /* PACK */
     static const struct { int off, size; uint32_t v; } pbad[] = {
         {12, 4, 0}, {16, 4, 0}, {16, 4, 1001}, {20, 1, 0}, {20, 1, 9}, {21, 1, 2}, {21, 1, 3},
-        {22, 1, 1}, {23, 1, 1},
+        {22, 1, 1}, {23, 1, 1}, {24, 4, 3}, {24, 4, 0xFFFFFFFCu}, /* dst: a multiple of 8 */
     };
     for (size_t i = 0; i < sizeof pbad / sizeof pbad[0]; i++) {
         p_pack(p, 0, 100, 1, 2, 100, 3, DRF_MEM_R, 0);
@@ -1205,13 +1209,13 @@ START_TEST(test_bad_addr)
         EXPECT(DRF_OP_READ, p, 12, DRF_ST_BAD_ADDR);
     }
 
-    /* GEMM: 3 x 2 bits x KW 2 = 12 words of L; 5 x 3 x 2 = 30 words of R */
+    /* GEMM: pitch 8 x 2 bits x KW 2 = 32 words of L; 8 x 3 x 2 = 48 words of R */
     const uint32_t M = 3, N = 5, K = 100;
-    p_gemm(p, LW - 12, LW - 30, M, N, K, 2, 3, 0, 1, 0, DW - 2 * 7 - 5, 7, 0);
+    p_gemm(p, LW - 32, LW - 48, M, N, K, 2, 3, 0, 1, 0, DW - 2 * 7 - 5, 7, 0);
     ck_assert_int_eq(dut_cmd(&t, DRF_OP_GEMM, p, 40), DRF_ST_OK);
-    p_gemm(p, LW - 11, LW - 30, M, N, K, 2, 3, 0, 1, 0, 0, 7, 0);
+    p_gemm(p, LW - 24, LW - 48, M, N, K, 2, 3, 0, 1, 0, 0, 7, 0);
     EXPECT(DRF_OP_GEMM, p, 40, DRF_ST_BAD_ADDR);
-    p_gemm(p, 0, LW - 29, M, N, K, 2, 3, 0, 1, 0, 0, 7, 0);
+    p_gemm(p, 0, LW - 40, M, N, K, 2, 3, 0, 1, 0, 0, 7, 0);
     EXPECT(DRF_OP_GEMM, p, 40, DRF_ST_BAD_ADDR);
     p_gemm(p, 0, 0, M, N, K, 2, 3, 0, 1, 0, DW - 2 * 7 - 4, 7, 0);
     EXPECT(DRF_OP_GEMM, p, 40, DRF_ST_BAD_ADDR);
@@ -1220,7 +1224,7 @@ START_TEST(test_bad_addr)
     p_gemm(p, 0, 0, M, N, K, 2, 3, 0, 1, 1, DW - 2 * (2 * 7 + 5) + 1, 7, 9);
     EXPECT(DRF_OP_GEMM, p, 40, DRF_ST_BAD_ADDR);
     /* no 32-bit wrap-around anywhere */
-    p_gemm(p, X, 0, M, N, K, 2, 3, 0, 1, 0, 0, 7, 0);
+    p_gemm(p, X & ~7u, 0, M, N, K, 2, 3, 0, 1, 0, 0, 7, 0);
     EXPECT(DRF_OP_GEMM, p, 40, DRF_ST_BAD_ADDR);
     p_gemm(p, 0, 0, X, X, 32768, 8, 8, 1, 1, 1, X, X, 1);
     EXPECT(DRF_OP_GEMM, p, 40, DRF_ST_BAD_ADDR);
@@ -1302,13 +1306,14 @@ START_TEST(test_bad_addr)
     p_qact(p, 100, 3, 5, 2, 0, 200, 97); /* dst / src */
     EXPECT(DRF_OP_QUANT_ACT, p, 24, DRF_ST_BAD_ADDR);
 
-    /* PACK: rows 3, K 100, bits 2 -> 12 words; largest element 2*100 + 99 = 299 -> 75 words */
+    /* PACK: rows 3 (pitch 8), K 100, bits 2 -> 32 words; largest element 2*100 + 99 = 299 -> 75
+     * words of D */
     for (unsigned buf = 0; buf < 2; buf++) {
-        p_pack(p, DW - 75, 100, 1, 3, 100, 2, buf, LW - 12);
+        p_pack(p, DW - 75, 100, 1, 3, 100, 2, buf, LW - 32);
         ck_assert_int_eq(dut_cmd(&t, DRF_OP_PACK, p, 28), DRF_ST_OK);
         p_pack(p, DW - 74, 100, 1, 3, 100, 2, buf, 0);
         EXPECT(DRF_OP_PACK, p, 28, DRF_ST_BAD_ADDR);
-        p_pack(p, 0, 100, 1, 3, 100, 2, buf, LW - 11);
+        p_pack(p, 0, 100, 1, 3, 100, 2, buf, LW - 24);
         EXPECT(DRF_OP_PACK, p, 28, DRF_ST_BAD_ADDR);
         p_pack(p, 0, X, X, X, 32768, 8, buf, 0); /* the largest index exceeds 2^64 */
         EXPECT(DRF_OP_PACK, p, 28, DRF_ST_BAD_ADDR);
@@ -1316,7 +1321,7 @@ START_TEST(test_bad_addr)
         EXPECT(DRF_OP_PACK, p, 28, DRF_ST_BAD_ADDR);
         p_pack(p, X, 0, 0, 1, 1, 1, buf, 0);
         EXPECT(DRF_OP_PACK, p, 28, DRF_ST_BAD_ADDR);
-        p_pack(p, 0, 0, 0, 1, 1, 1, buf, X);
+        p_pack(p, 0, 0, 0, 1, 1, 1, buf, X & ~7u);
         EXPECT(DRF_OP_PACK, p, 28, DRF_ST_BAD_ADDR);
     }
     dut_close(&t);

@@ -71,17 +71,23 @@ static void problem_prepare(problem *pb)
                pb->want, pb->N);
 }
 
-/* Fill the padding bits (k >= K in the last word of every plane row) with random garbage. */
+/* Fill what GEMM must ignore with random garbage: the padding bits (k >= K in the last word of
+ * every plane row) and the words of the pad rows rows .. RP - 1 (spec 2.1). */
 static void garble_padding(uint64_t *planes, uint32_t rows, uint32_t K, unsigned bits,
                            uint64_t *seed)
 {
-    if (K % 64 == 0)
-        return;
     const uint32_t kw = bitplane_kw(K);
-    const uint64_t pad = ~((1ull << (K % 64)) - 1);
-    for (unsigned p = 0; p < bits; p++) /* the last word of plane p, row r: spec 2.1 */
-        for (uint32_t r = 0; r < rows; r++)
-            planes[((uint64_t)p * kw + kw - 1) * rows + r] |= tu_next(seed) & pad;
+    const uint64_t rp = bitplane_rp(rows);
+    const uint64_t pad = K % 64 ? ~((1ull << (K % 64)) - 1) : 0;
+    for (unsigned p = 0; p < bits; p++)
+        for (uint32_t w = 0; w < kw; w++)
+            for (uint64_t r = 0; r < rp; r++) {
+                uint64_t *word = &planes[((uint64_t)p * kw + w) * rp + r];
+                if (r >= rows)
+                    *word = tu_next(seed);
+                else if (w == kw - 1)
+                    *word |= tu_next(seed) & pad;
+            }
 }
 
 /* Run every kernel the CPU supports, and gemm_bitserial; each must equal the naive result. */
@@ -123,7 +129,7 @@ static void fill_random(uint8_t *codes, size_t n, unsigned bits, uint64_t *seed)
 
 START_TEST(test_pack_layout)
 {
-    /* 2 rows, K = 70 (KW = 2, 6 valid bits in the last word), 3 bits, row pitch 80. */
+    /* 2 rows, K = 70 (KW = 2, 6 valid bits in the last word), 3 bits, codes 80 apart. */
     enum { ROWS = 2, K = 70, B = 3, LD = 80, KW = 2 };
     uint8_t codes[ROWS * LD];
     memset(codes, 0, sizeof codes);
@@ -135,22 +141,28 @@ START_TEST(test_pack_layout)
     codes[1 * LD + 64] = 3; /* 011 */
     codes[1 * LD + 69] = 1; /* 001, the last valid column */
     codes[1 * LD + 70] = 7; /* beyond K: must not appear */
-    uint64_t w[ROWS * B * KW];
-    ck_assert_uint_eq(bitplane_words(ROWS, K, B), ROWS * B * KW);
-    memset(w, 0xFF, sizeof w);
+    enum { RP = 8 }; /* row pitch: rows rounded up to a multiple of 8 */
+    uint64_t w[RP * B * KW];
+    ck_assert_uint_eq(bitplane_rp(ROWS), RP);
+    ck_assert_uint_eq(bitplane_words(ROWS, K, B), RP * B * KW);
+    memset(w, 0xA5, sizeof w);
     bitplane_pack(w, codes, LD, ROWS, K, B);
-    /* word (p*KW + k/64)*ROWS + r, bit k%64 = bit p of X[r][k]: rows innermost */
-    const uint64_t expect[ROWS * B * KW] = {
-        0x0000000000000001ull, 0x0000000000000000ull, /* p0 w0: r0 k=0;  r1 - */
-        0x0000000000000002ull, 0x0000000000000021ull, /* p0 w1: r0 k=65; r1 k=64, k=69 */
-        0x0000000000000002ull, 0x0000000000000008ull, /* p1 w0: r0 k=1;  r1 k=3 */
-        0x0000000000000002ull, 0x0000000000000001ull, /* p1 w1: r0 k=65; r1 k=64 */
-        0x8000000000000001ull, 0x0000000000000008ull, /* p2 w0: r0 k=0, k=63; r1 k=3 */
-        0x0000000000000002ull, 0x0000000000000000ull, /* p2 w1: r0 k=65; r1 - */
+    /* word (p*KW + k/64)*RP + r, bit k%64 = bit p of X[r][k]: rows innermost, then 6 pad rows */
+    const uint64_t expect[B * KW][ROWS] = {
+        {0x0000000000000001ull, 0x0000000000000000ull}, /* p0 w0: r0 k=0;  r1 - */
+        {0x0000000000000002ull, 0x0000000000000021ull}, /* p0 w1: r0 k=65; r1 k=64, k=69 */
+        {0x0000000000000002ull, 0x0000000000000008ull}, /* p1 w0: r0 k=1;  r1 k=3 */
+        {0x0000000000000002ull, 0x0000000000000001ull}, /* p1 w1: r0 k=65; r1 k=64 */
+        {0x8000000000000001ull, 0x0000000000000008ull}, /* p2 w0: r0 k=0, k=63; r1 k=3 */
+        {0x0000000000000002ull, 0x0000000000000000ull}, /* p2 w1: r0 k=65; r1 - */
     };
-    for (unsigned x = 0; x < ROWS * B * KW; x++)
-        ck_assert_msg(w[x] == expect[x], "word %u = %016llx, want %016llx", x,
-                      (unsigned long long)w[x], (unsigned long long)expect[x]);
+    for (unsigned pw = 0; pw < B * KW; pw++)
+        for (unsigned r = 0; r < RP; r++) {
+            /* pad rows are not written */
+            const uint64_t want = r < ROWS ? expect[pw][r] : 0xA5A5A5A5A5A5A5A5ull;
+            ck_assert_msg(w[pw * RP + r] == want, "word %u = %016llx, want %016llx", pw * RP + r,
+                          (unsigned long long)w[pw * RP + r], (unsigned long long)want);
+        }
 
     uint8_t back[ROWS * LD];
     memset(back, 0xEE, sizeof back);
@@ -181,7 +193,7 @@ START_TEST(test_pack_roundtrip)
             if (K % 64)
                 for (unsigned p = 0; p < bits; p++)
                     for (uint32_t r = 0; r < rows; r++)
-                        ck_assert_uint_eq(w[((uint64_t)p * kw + kw - 1) * rows + r] >> (K % 64), 0);
+                        ck_assert_uint_eq(w[((uint64_t)p * kw + kw - 1) * bitplane_rp(rows) + r] >> (K % 64), 0);
             /* padding garbage is ignored by unpack */
             garble_padding(w, rows, K, bits, &seed);
             memcpy(back, codes, rows * ld);
@@ -208,7 +220,7 @@ START_TEST(test_naive_by_hand)
         -1 * 3 + 1 * 0 + 3 * 1,        /* SU = 0 */
         -1 * 3 + 1 * -3 + 3 * -1,      /* SS = -9 */
     };
-    uint64_t lp[2], rp[2]; /* 1 row x 2 planes x 1 word */
+    uint64_t lp[16], rp[16]; /* 2 planes x 1 word x row pitch 8 */
     bitplane_pack(lp, lc, 3, 1, 3, 2);
     bitplane_pack(rp, rc, 3, 1, 3, 2);
     for (unsigned f = 0; f < 4; f++) {
@@ -376,7 +388,7 @@ START_TEST(test_padding_garbage)
             pb.rc[pb.K - 1] = (uint8_t)((1u << br) - 1);
             problem_prepare(&pb);
             for (uint64_t w = 0; w < bitplane_words(pb.M, pb.K, bl); w++)
-                if ((w / pb.M) % bitplane_kw(pb.K) == bitplane_kw(pb.K) - 1 && pb.K % 64)
+                if ((w / bitplane_rp(pb.M)) % bitplane_kw(pb.K) == bitplane_kw(pb.K) - 1 && pb.K % 64)
                     pb.lp[w] |= ~((1ull << (pb.K % 64)) - 1); /* all padding bits set */
             garble_padding(pb.rp, pb.N, pb.K, br, &seed);
             check_kernels(&pb, "padding");
