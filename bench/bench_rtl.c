@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bitplane.h"
+#include "cmd_payload.h"
 #include "device.h"
 #include "device_call.h"
 #include "dorefa_proto.h"
@@ -20,8 +21,8 @@ typedef struct {
 static int run_case(drf_sim *sim, ref_device *ref, const drf_sim_geometry *g, uint32_t M,
                     uint32_t N, uint32_t K, bitpair bp, uint64_t *seed)
 {
-    uint32_t KW = bitplane_kw(K);
-    uint64_t lw = (uint64_t)M * bp.bl * KW, rw = (uint64_t)N * bp.br * KW, cw = (uint64_t)M * N;
+    uint64_t lw = bitplane_words(M, K, bp.bl), rw = bitplane_words(N, K, bp.br);
+    uint64_t cw = (uint64_t)M * N;
     if (lw > g->l_words || rw > g->r_words || cw > g->d_words) {
         fprintf(stderr, "bench_rtl: %ux%ux%u at %ux%u bits does not fit this build's memories\n",
                 M, K, N, bp.bl, bp.br);
@@ -33,15 +34,9 @@ static int run_case(drf_sim *sim, ref_device *ref, const drf_sim_geometry *g, ui
         drf_sim_write(sim, DRF_MEM_L, (uint32_t)i, rl[i] = tu_next(seed));
     for (uint64_t i = 0; i < rw; i++)
         drf_sim_write(sim, DRF_MEM_R, (uint32_t)i, rr[i] = tu_next(seed));
-    uint8_t p[DRF_GEMM_BYTES] = {0};
-    drf_put32(p + 8, M);
-    drf_put32(p + 12, N);
-    drf_put32(p + 16, K);
-    p[20] = (uint8_t)bp.bl;
-    p[21] = (uint8_t)bp.br;
-    p[22] = (uint8_t)bp.fl;
-    p[23] = (uint8_t)bp.fr;
-    drf_put32(p + 32, N);
+    uint8_t p[DRF_GEMM_BYTES];
+    drf_encode_gemm(p, &(drf_gemm_args){0, 0, M, N, K, bp.bl, bp.br, bp.fl, bp.fr,
+                                        DRF_GEMM_WRITE32, 0, N, 0});
     if (ref_device_call(ref, DRF_OP_GEMM, 1, p, sizeof p, NULL, 0, NULL) != DRF_ST_OK) {
         fprintf(stderr, "bench_rtl: the golden model rejected the GEMM\n");
         return -1;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bitplane.h"
+#include "cmd_payload.h"
 #include "crc.h"
 #include "device.h"
 #include "device_call.h"
@@ -68,9 +69,7 @@ static int dev_write(link_t *lk, int mem, uint32_t addr, const uint8_t *data, si
     uint8_t p[DRF_WRITE_HDR_BYTES + 4096];
     while (bytes) {
         size_t chunk = bytes > 4096 ? 4096 : bytes;
-        memset(p, 0, DRF_WRITE_HDR_BYTES);
-        p[0] = (uint8_t)mem;
-        drf_put32(p + 4, addr);
+        drf_encode_write_head(p, (unsigned)mem, addr);
         memcpy(p + DRF_WRITE_HDR_BYTES, data, chunk);
         if (call_ok(lk, DRF_OP_WRITE, p, (uint16_t)(DRF_WRITE_HDR_BYTES + chunk), NULL, 0, NULL))
             return -1;
@@ -87,10 +86,7 @@ static int dev_read(link_t *lk, int mem, uint32_t addr, uint8_t *data, size_t by
     uint8_t p[DRF_READ_BYTES];
     while (bytes) {
         size_t chunk = bytes > 4096 ? 4096 : bytes, got = 0;
-        memset(p, 0, sizeof p);
-        p[0] = (uint8_t)mem;
-        drf_put32(p + 4, addr);
-        drf_put32(p + 8, (uint32_t)(chunk / wb));
+        drf_encode_read(p, (unsigned)mem, addr, (uint32_t)(chunk / wb));
         if (call_ok(lk, DRF_OP_READ, p, sizeof p, data, chunk, &got) || got != chunk)
             return -1;
         addr += (uint32_t)(chunk / wb);
@@ -135,16 +131,9 @@ static size_t put_operand(link_t *lk, int mem, const uint8_t *codes, uint32_t ro
 static int dev_gemm(link_t *lk, uint32_t M, uint32_t N, uint32_t K, unsigned bl, unsigned br,
                     unsigned fl, unsigned fr, uint32_t dst)
 {
-    uint8_t p[DRF_GEMM_BYTES] = {0};
-    drf_put32(p + 8, M);
-    drf_put32(p + 12, N);
-    drf_put32(p + 16, K);
-    p[20] = (uint8_t)bl;
-    p[21] = (uint8_t)br;
-    p[22] = (uint8_t)fl;
-    p[23] = (uint8_t)fr;
-    drf_put32(p + 28, dst);
-    drf_put32(p + 32, N);
+    uint8_t p[DRF_GEMM_BYTES];
+    drf_encode_gemm(p, &(drf_gemm_args){0, 0, M, N, K, bl, br, fl, fr, DRF_GEMM_WRITE32, dst, N,
+                                        0});
     return call_ok(lk, DRF_OP_GEMM, p, sizeof p, NULL, 0, NULL);
 }
 
@@ -236,15 +225,11 @@ static int cmd_selftest(void)
     /* f_gamma through the device equals the spec's known-answer vector (spec 10.2, G = 4) */
     static const int16_t g[8] = {1000, -1000, 0, 250, -32768, 32767, -1, 7};
     static const uint8_t want4[8] = {7, 7, 7, 8, 0, 15, 7, 8};
-    uint8_t gb[16], p[DRF_QGRAD_BYTES] = {0}, seedp[4], codes[8], mb[4];
+    uint8_t gb[16], p[DRF_QGRAD_BYTES], seedp[4], codes[8], mb[4];
     for (int i = 0; i < 8; i++)
         drf_put16(gb + 2 * i, (uint16_t)g[i]);
     drf_put32(seedp, 0x12345678u);
-    drf_put32(p + 4, 1);
-    drf_put32(p + 8, 8);
-    p[12] = 4;
-    drf_put32(p + 16, 16);
-    drf_put32(p + 20, 32);
+    drf_encode_qgrad(p, &(drf_qgrad_args){0, 1, 8, 4, 16, 32});
     ok = !dev_write(&lk, DRF_MEM_D, 0, gb, sizeof gb) &&
          !call_ok(&lk, DRF_OP_SEED, seedp, 4, NULL, 0, NULL) &&
          !call_ok(&lk, DRF_OP_QUANT_GRAD, p, sizeof p, NULL, 0, NULL) &&
@@ -337,14 +322,10 @@ static int cmd_demo(uint32_t seed_arg)
         for (int t = 0; t < 3; t++)
             thr[ch * 4 + 1 + t] = 4 * t;
     }
-    uint8_t tb[sizeof thr], p[DRF_QACT_BYTES] = {0}, acodes[M * N];
+    uint8_t tb[sizeof thr], p[DRF_QACT_BYTES], acodes[M * N];
     for (size_t i = 0; i < sizeof thr / 4; i++)
         drf_put32(tb + 4 * i, (uint32_t)thr[i]);
-    drf_put32(p + 4, M);
-    drf_put32(p + 8, N);
-    p[12] = BA;
-    drf_put32(p + 16, 1024);
-    drf_put32(p + 20, 2048);
+    drf_encode_qact(p, &(drf_qact_args){0, M, N, BA, 0, 1024, 2048});
     if (dev_write(&lk, DRF_MEM_D, 1024, tb, sizeof tb) ||
         call_ok(&lk, DRF_OP_QUANT_ACT, p, sizeof p, NULL, 0, NULL) ||
         dev_read(&lk, DRF_MEM_D, 2048, acodes, sizeof acodes))
@@ -356,15 +337,11 @@ static int cmd_demo(uint32_t seed_arg)
     enum { S = 2, E = 8 };
     static const int16_t g[S * E] = {1200, -300, 50, 0, -1200, 600, 10, -900,
                                      3, -1, 0, 2, -2, 1, 0, 0};
-    uint8_t gb[2 * S * E], q[DRF_QGRAD_BYTES] = {0}, codes[S * E], mb[4 * S], sp[4];
+    uint8_t gb[2 * S * E], q[DRF_QGRAD_BYTES], codes[S * E], mb[4 * S], sp[4];
     for (int i = 0; i < S * E; i++)
         drf_put16(gb + 2 * i, (uint16_t)g[i]);
     drf_put32(sp, seed_arg ? seed_arg : 1);
-    drf_put32(q + 4, S);
-    drf_put32(q + 8, E);
-    q[12] = BG;
-    drf_put32(q + 16, 100);
-    drf_put32(q + 20, 200);
+    drf_encode_qgrad(q, &(drf_qgrad_args){0, S, E, BG, 100, 200});
     if (dev_write(&lk, DRF_MEM_D, 0, gb, sizeof gb) ||
         call_ok(&lk, DRF_OP_SEED, sp, 4, NULL, 0, NULL) ||
         call_ok(&lk, DRF_OP_QUANT_GRAD, q, sizeof q, NULL, 0, NULL) ||

@@ -687,8 +687,9 @@ module drf_gemm #(
     reg [63:0]     s3_prod;
     reg [DAW-1:0]  s1_addr, s2_addr, s3_addr;
     wire [32:0]    c_add = {s1_t, 1'b1} + {s1_b, s1_cin};  // the carry-in in bit 0
-    wire [32:0]    lo_sum = {1'b0, rd_q} + {1'b0, s3_prod[31:0]};
-    wire [32:0]    hi_sum = {rd_q, 1'b1} + {s3_prod[63:32], s4_cy};  // the carry-in in bit 0
+    // One adder for both words: lo + prod_lo in T+4 (s3), hi + prod_hi + carry in T+5 (s4).
+    wire [31:0]    acc_b = s3_v ? s3_prod[31:0] : s3_prod[63:32];
+    wire [33:0]    acc_sum = {1'b0, rd_q, 1'b1} + {1'b0, acc_b, s4_cy};  // carry-in in bit 0
     wire [DAW-1:0] one_d = {{(DAW-1){1'b0}}, 1'b1};
 
     always @(posedge clk) begin
@@ -712,12 +713,11 @@ module drf_gemm #(
             s3_addr <= s2_addr;
         end
         s4_v <= s3_v;
-        if (s3_v)
-            s4_cy <= lo_sum[32];
+        s4_cy <= s3_v & acc_sum[33];  // 0 except in the cycle of the hi add
         if (a_acc64) begin
             d_we <= s3_v | s4_v;
             d_waddr <= s3_v ? s3_addr : s3_addr + one_d;
-            d_wdata <= s3_v ? lo_sum[31:0] : hi_sum[32:1];
+            d_wdata <= acc_sum[32:1];
         end else begin
             d_we <= s2_v1;
             d_waddr <= s2_addr;
@@ -743,7 +743,7 @@ module drf_gemm #(
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
     // command engine has validated them (spec 8.5, 2.3). Bit 31 of the Horner partial
     // (n_L·SR_j < 2^31) and the carry-in bits of two adders.
-    wire unused_ok = ^{args, d_x[31], c_add[0], hi_sum[0]};
+    wire unused_ok = ^{args, d_x[31], c_add[0], acc_sum[0]};
     /* verilator lint_on UNUSED */
 
 endmodule

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bitplane.h"
+#include "cmd_payload.h"
 #include "device.h"
 #include "device_call.h"
 #include "dorefa_proto.h"
@@ -82,6 +83,21 @@ static void compare(cosim *c, int mem, int64_t lo, int64_t hi)
         }
         drf_sim_write(c->rtl, mem, (uint32_t)a, want);
     }
+}
+
+static void compare_lfsr(cosim *c)
+{
+    uint32_t got = drf_sim_lfsr(c->rtl), want = ref_device_lfsr(c->ref);
+    if (got == want)
+        return;
+    c->mismatches++;
+    if (c->mismatches <= MAX_REPORTS)
+        printf("MISMATCH seed %" PRIu64 " op %" PRIu64 " (%s): LFSR rtl %08x golden %08x\n",
+               c->seed, c->op_index, c->desc, got, want);
+    /* the LFSR cannot be written through the host port: re-seed both to resynchronise */
+    uint8_t p[4];
+    drf_put32(p, want);
+    drf_sim_cmd(c->rtl, DRF_OP_SEED, p, 4, 100);
 }
 
 static void compare_all(cosim *c)
@@ -163,20 +179,9 @@ static void op_gemm(cosim *c)
     if (mode == DRF_GEMM_ACC64)
         for (uint64_t i = 0; i < extent; i++)
             put(c, DRF_MEM_D, dst + (uint32_t)i, tu_next(&c->rng));
-    uint8_t p[DRF_GEMM_BYTES] = {0};
-    drf_put32(p + 0, lbase);
-    drf_put32(p + 4, rbase);
-    drf_put32(p + 8, M);
-    drf_put32(p + 12, N);
-    drf_put32(p + 16, K);
-    p[20] = (uint8_t)bl;
-    p[21] = (uint8_t)br;
-    p[22] = (uint8_t)fl;
-    p[23] = (uint8_t)fr;
-    p[24] = (uint8_t)mode;
-    drf_put32(p + 28, dst);
-    drf_put32(p + 32, ldc);
-    drf_put32(p + 36, (uint32_t)scale);
+    uint8_t p[DRF_GEMM_BYTES];
+    drf_encode_gemm(p, &(drf_gemm_args){lbase, rbase, M, N, K, bl, br, fl, fr, mode, dst, ldc,
+                                        scale});
     snprintf(c->desc, sizeof c->desc,
              "GEMM M=%u N=%u K=%u bits %ux%u fmt %c%c %s%s Lbase=%u Rbase=%u dst=%u ldc=%u scale=%d",
              M, N, K, bl, br, fl ? 'S' : 'U', fr ? 'S' : 'U', mode ? "ACC64" : "WRITE32",
@@ -231,23 +236,14 @@ static void op_qgrad(cosim *c)
         }
         put(c, DRF_MEM_D, src + w, v);
     }
-    uint8_t p[DRF_QGRAD_BYTES] = {0};
-    drf_put32(p + 0, src);
-    drf_put32(p + 4, S);
-    drf_put32(p + 8, E);
-    p[12] = (uint8_t)G;
-    drf_put32(p + 16, dst);
-    drf_put32(p + 20, mdst);
+    uint8_t p[DRF_QGRAD_BYTES];
+    drf_encode_qgrad(p, &(drf_qgrad_args){src, S, E, G, dst, mdst});
     snprintf(c->desc, sizeof c->desc, "QUANT_GRAD S=%u E=%u G=%u src=%u dst=%u mdst=%u lfsr=%08x",
              S, E, G, src, dst, mdst, ref_device_lfsr(c->ref));
     run(c, DRF_OP_QUANT_GRAD, p, sizeof p);
     compare(c, DRF_MEM_D, (int64_t)dst - GUARD, dst + (n + 3) / 4 + GUARD);
     compare(c, DRF_MEM_D, (int64_t)mdst - GUARD, mdst + S + GUARD);
-    if (drf_sim_lfsr(c->rtl) != ref_device_lfsr(c->ref)) {
-        c->mismatches++;
-        printf("MISMATCH seed %" PRIu64 " op %" PRIu64 " (%s): LFSR rtl %08x golden %08x\n",
-               c->seed, c->op_index, c->desc, drf_sim_lfsr(c->rtl), ref_device_lfsr(c->ref));
-    }
+    compare_lfsr(c);
 }
 
 static void op_qact(cosim *c)
@@ -277,14 +273,8 @@ static void op_qact(cosim *c)
             v = rnd(c, 2) ? INT32_MAX : INT32_MIN;
         put(c, DRF_MEM_D, src + i, (uint32_t)v);
     }
-    uint8_t p[DRF_QACT_BYTES] = {0};
-    drf_put32(p + 0, src);
-    drf_put32(p + 4, M);
-    drf_put32(p + 8, N);
-    p[12] = (uint8_t)A;
-    p[13] = (uint8_t)axis;
-    drf_put32(p + 16, thr);
-    drf_put32(p + 20, dst);
+    uint8_t p[DRF_QACT_BYTES];
+    drf_encode_qact(p, &(drf_qact_args){src, M, N, A, axis, thr, dst});
     snprintf(c->desc, sizeof c->desc, "QUANT_ACT M=%u N=%u A=%u axis=%u %s src=%u thr=%u dst=%u", M,
              N, A, axis, monotone ? "monotone" : "shuffled", src, thr, dst);
     run(c, DRF_OP_QUANT_ACT, p, sizeof p);
@@ -309,15 +299,8 @@ static void op_pack(cosim *c)
     uint32_t dst = 8 * rnd(c, (msize - words) / 8 + 1);
     for (uint32_t i = 0; i < srcw; i++)
         put(c, DRF_MEM_D, src + i, (uint32_t)tu_next(&c->rng)); /* high code bits set: masked */
-    uint8_t p[DRF_PACK_BYTES] = {0};
-    drf_put32(p + 0, src);
-    drf_put32(p + 4, sr);
-    drf_put32(p + 8, sk);
-    drf_put32(p + 12, rows);
-    drf_put32(p + 16, K);
-    p[20] = (uint8_t)bits;
-    p[21] = (uint8_t)dmem;
-    drf_put32(p + 24, dst);
+    uint8_t p[DRF_PACK_BYTES];
+    drf_encode_pack(p, &(drf_pack_args){src, sr, sk, rows, K, bits, dmem, dst});
     snprintf(c->desc, sizeof c->desc, "PACK rows=%u K=%u bits=%u strides %u,%u src=%u -> %s@%u", rows,
              K, bits, sr, sk, src, dmem ? "R" : "L", dst);
     run(c, DRF_OP_PACK, p, sizeof p);
@@ -333,11 +316,7 @@ static void op_seed(cosim *c)
     drf_put32(p, s);
     snprintf(c->desc, sizeof c->desc, "SEED %08x", s);
     run(c, DRF_OP_SEED, p, 4);
-    if (drf_sim_lfsr(c->rtl) != ref_device_lfsr(c->ref)) {
-        c->mismatches++;
-        printf("MISMATCH seed %" PRIu64 " op %" PRIu64 " (%s): LFSR rtl %08x golden %08x\n",
-               c->seed, c->op_index, c->desc, drf_sim_lfsr(c->rtl), ref_device_lfsr(c->ref));
-    }
+    compare_lfsr(c);
 }
 
 static void op_reset(cosim *c)

@@ -7,6 +7,7 @@
 
 #include "bitplane.h"
 #include "crc.h"
+#include "cmd_payload.h"
 #include "device.h"
 #include "dorefa_proto.h"
 #include "falpha.h"
@@ -136,69 +137,32 @@ static int dut_cmd(dut *t, uint8_t op, const uint8_t *pl, size_t len)
 
 static void p_rw(uint8_t p[12], unsigned id, uint32_t addr, uint32_t count)
 {
-    memset(p, 0, 12);
-    p[0] = (uint8_t)id;
-    drf_put32(p + 4, addr);
-    drf_put32(p + 8, count);
+    drf_encode_read(p, id, addr, count);
 }
 
 static void p_gemm(uint8_t p[40], uint32_t lb, uint32_t rb, uint32_t M, uint32_t N, uint32_t K,
                    unsigned bl, unsigned br, unsigned fl, unsigned fr, unsigned mode,
                    uint32_t dst, uint32_t ldc, int32_t scale)
 {
-    memset(p, 0, 40);
-    drf_put32(p, lb);
-    drf_put32(p + 4, rb);
-    drf_put32(p + 8, M);
-    drf_put32(p + 12, N);
-    drf_put32(p + 16, K);
-    p[20] = (uint8_t)bl;
-    p[21] = (uint8_t)br;
-    p[22] = (uint8_t)fl;
-    p[23] = (uint8_t)fr;
-    p[24] = (uint8_t)mode;
-    drf_put32(p + 28, dst);
-    drf_put32(p + 32, ldc);
-    drf_put32(p + 36, (uint32_t)scale);
+    drf_encode_gemm(p, &(drf_gemm_args){lb, rb, M, N, K, bl, br, fl, fr, mode, dst, ldc, scale});
 }
 
 static void p_qgrad(uint8_t p[24], uint32_t src, uint32_t S, uint32_t E, unsigned G, uint32_t dst,
                     uint32_t mdst)
 {
-    memset(p, 0, 24);
-    drf_put32(p, src);
-    drf_put32(p + 4, S);
-    drf_put32(p + 8, E);
-    p[12] = (uint8_t)G;
-    drf_put32(p + 16, dst);
-    drf_put32(p + 20, mdst);
+    drf_encode_qgrad(p, &(drf_qgrad_args){src, S, E, G, dst, mdst});
 }
 
 static void p_qact(uint8_t p[24], uint32_t src, uint32_t M, uint32_t N, unsigned A, unsigned axis,
                    uint32_t thr, uint32_t dst)
 {
-    memset(p, 0, 24);
-    drf_put32(p, src);
-    drf_put32(p + 4, M);
-    drf_put32(p + 8, N);
-    p[12] = (uint8_t)A;
-    p[13] = (uint8_t)axis;
-    drf_put32(p + 16, thr);
-    drf_put32(p + 20, dst);
+    drf_encode_qact(p, &(drf_qact_args){src, M, N, A, axis, thr, dst});
 }
 
 static void p_pack(uint8_t p[28], uint32_t src, uint32_t sr, uint32_t sk, uint32_t rows,
                    uint32_t K, unsigned bits, unsigned buf, uint32_t dst)
 {
-    memset(p, 0, 28);
-    drf_put32(p, src);
-    drf_put32(p + 4, sr);
-    drf_put32(p + 8, sk);
-    drf_put32(p + 12, rows);
-    drf_put32(p + 16, K);
-    p[20] = (uint8_t)bits;
-    p[21] = (uint8_t)buf;
-    drf_put32(p + 24, dst);
+    drf_encode_pack(p, &(drf_pack_args){src, sr, sk, rows, K, bits, buf, dst});
 }
 
 /* ---- memory access through WRITE / READ frames ---------------------------------------------- */
