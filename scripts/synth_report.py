@@ -23,8 +23,11 @@ def yosys_cells(path):
     blocks = text.split("Printing statistics.")
     last = blocks[-1] if len(blocks) > 1 else text
     counts = {}
-    for m in re.finditer(r"^\s+(\S+)\s+(\d+)\s*$", last, re.M):
+    # Yosys 0.23 prints "  NAME   COUNT"; newer releases (yowasp) print "  COUNT   NAME".
+    for m in re.finditer(r"^\s+([A-Za-z_$][\w$]*)\s+(\d+)\s*$", last, re.M):
         counts[m.group(1)] = counts.get(m.group(1), 0) + int(m.group(2))
+    for m in re.finditer(r"^\s+(\d+)\s+([A-Za-z_$][\w$]*)\s*$", last, re.M):
+        counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1))
     return counts
 
 
