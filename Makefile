@@ -100,8 +100,8 @@ bench: $(BENCH_GEMM)
 
 # ---- RTL: Verilator model, co-simulation, lint ----
 RTL_SRC := $(sort $(wildcard rtl/*.v))
-# The simulation build: a 4x4 array, L/R 4096 words, D 16384 words.
-SIM_PARAMS := ROWS=4 COLS=4 LAW=12 RAW=12 DAW=14
+# The simulation build: a 4x4 array, L/R 32768 words (room for K = 32768 at 8 bits), D 16384 words.
+SIM_PARAMS := ROWS=4 COLS=4 LAW=15 RAW=15 DAW=14
 sim_g = $(foreach p,$(1),-G$(p))
 sim_d = $(foreach p,$(1),-DDRF_$(p))
 VOBJ := $(BUILD)/obj_dir

@@ -150,14 +150,41 @@ static uint32_t pick_rows(cosim *c, unsigned tile, uint32_t max)
     return r > max ? max : r < 1 ? 1 : r;
 }
 
+/* The int32 extreme of spec 3.1: K = 32768, 8 x 8 bits, every code at its maximum (or, on one
+ * side, zero, for the negative extreme), one row each (a pitch of 8 rows: 32768 words). */
+static int op_gemm_extreme(cosim *c)
+{
+    const uint32_t K = DRF_K_MAX, words = (uint32_t)bitplane_words(1, K, 8);
+    if (c->geo.l_words < words || c->geo.r_words < words)
+        return 0;
+    unsigned fl = rnd(c, 2), fr = rnd(c, 2), mode = rnd(c, 2);
+    uint64_t lv = rnd(c, 2) ? ~0ull : 0, rv = ~0ull;
+    for (uint32_t i = 0; i < words; i++) {
+        put(c, DRF_MEM_L, i, i % 8 ? tu_next(&c->rng) : lv); /* pad rows: garbage */
+        put(c, DRF_MEM_R, i, i % 8 ? tu_next(&c->rng) : rv);
+    }
+    uint32_t dst = 2 * rnd(c, 1000);
+    int32_t scale = mode ? (rnd(c, 2) ? INT32_MAX : -1) : 0;
+    uint8_t p[DRF_GEMM_BYTES];
+    drf_encode_gemm(p, &(drf_gemm_args){0, 0, 1, 1, K, 8, 8, fl, fr, mode, dst, 1, scale});
+    snprintf(c->desc, sizeof c->desc, "GEMM extreme K=32768 8x8 fmt %c%c L codes %s %s scale=%d",
+             fl ? 'S' : 'U', fr ? 'S' : 'U', lv ? "max" : "zero", mode ? "ACC64" : "WRITE32",
+             scale);
+    run(c, DRF_OP_GEMM, p, sizeof p);
+    compare(c, DRF_MEM_D, (int64_t)dst - GUARD, dst + 2 + GUARD);
+    return 1;
+}
+
 static void op_gemm(cosim *c)
 {
+    if (rnd(c, 200) == 0 && op_gemm_extreme(c))
+        return;
     unsigned bl = between(c, 1, 8), br = between(c, 1, 8), fl = rnd(c, 2), fr = rnd(c, 2);
     int allmax = rnd(c, 10) == 0;
     uint32_t K = pick_k(c, 600), KW = bitplane_kw(K);
     /* row pitches are multiples of 8 (spec 2.1): at most half of each memory */
     uint32_t lmax = (c->geo.l_words / 2) / (bl * KW) / 8 * 8;
-    uint32_t rmax = (c->geo.r_words / 2) / (br * KW) / 8 * 8;
+    uint32_t rmax = (c->geo.r_words / 2) / (br * KW) / 8 * 8; /* 40 rows at most, below */
     uint32_t M = pick_rows(c, c->geo.rows, lmax < 40 ? lmax : 40);
     uint32_t N = pick_rows(c, c->geo.cols, rmax < 40 ? rmax : 40);
     uint32_t lw = (uint32_t)bitplane_words(M, K, bl), rw = (uint32_t)bitplane_words(N, K, br);
