@@ -48,6 +48,13 @@ export CK_DEFAULT_TIMEOUT
 .PHONY: all demo test bench bench-rtl cosim lint synth synth-ice40 synth-ecp5 clean help
 all: $(LIBREF) $(DOREFA) $(TEST_RUNNER)
 
+# Parts of the build kept in their own fragments (driver, device simulation, USB tests). A fragment
+# may add build prerequisites of `make test` to TEST_DEPS and phony targets to TEST_STEPS (made in
+# order after the co-simulation, before the check runner).
+TEST_DEPS :=
+TEST_STEPS :=
+include $(sort $(wildcard mk/*.mk))
+
 help:
 	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
@@ -91,8 +98,9 @@ demo: $(DOREFA)
 	$(DOREFA) demo
 
 # The co-simulation first, so check's summary is the closing line.
-test: $(TEST_RUNNER) $(COSIM)
+test: $(TEST_RUNNER) $(COSIM) $(TEST_DEPS)
 	$(COSIM) --n $(N) --seed $(SEED)
+	$(if $(TEST_STEPS),$(MAKE) --no-print-directory $(TEST_STEPS))
 	$(TEST_RUNNER)
 
 bench: $(BENCH_GEMM)
