@@ -28,12 +28,12 @@ module drf_dpu #(
     input  wire [63:0] b,
     input  wire [63:0] u,
     input  wire [63:0] v,
-    // Accumulator control (stage POPCOUNT_STAGES)
-    input  wire        first,
-    input  wire        shift,
-    // Shadow and drain chain
-    input  wire        cap,
-    input  wire        chain_shift,
+    // Accumulator and shadow control, one cycle early: each DPU registers its own copy, so that
+    // no control flip-flop drives every accumulator bit of the array (2,048 loads at 8 x 8).
+    input  wire        first_d,
+    input  wire        shift_d,
+    input  wire        cap_d,
+    input  wire        chain_shift_d,
     input  wire [31:0] chain_in,
     output reg  [31:0] shadow
 );
@@ -48,6 +48,14 @@ module drf_dpu #(
         .x    (x),
         .count(count)
     );
+
+    (* keep *) reg first, shift, cap, chain_shift;
+    always @(posedge clk) begin
+        first <= first_d;
+        shift <= shift_d;
+        cap <= cap_d;
+        chain_shift <= chain_shift_d;
+    end
 
     reg [31:0] acc;
     wire [31:0] acc_base = first ? 32'd0 : shift ? {acc[30:0], 1'b0} : acc;

@@ -558,10 +558,10 @@ module drf_gemm #(
                     .b          (r_rd_data[64*gj +: 64]),
                     .u          (m_u),
                     .v          (m_v),
-                    .first      (ctl_first[PCS]),
-                    .shift      (ctl_shift[PCS]),
-                    .cap        (cap),
-                    .chain_shift(take),
+                    .first_d    (ctl_first[PCS-1]),
+                    .shift_d    (ctl_shift[PCS-1]),
+                    .cap_d      (ctl_last[PCS]),
+                    .chain_shift_d(take_d),
                     .chain_in   (chain[32*(IDX+1) +: 32]),
                     .shadow     (chain[32*IDX +: 32])
                 );
@@ -586,6 +586,7 @@ module drf_gemm #(
     // The drain's state machine: next state (nd_*) and `take`, registered a cycle ahead because it
     // fans out to every shadow.
     reg  take_q;
+    wire take_d;   // take_q's next value; each DPU keeps its own copy of take_q (fan-out)
     wire d_last_el = d_r == ROW_LAST && d_c == COL_LAST;
     wire sum_step = d_act & d_sum;
     wire sum_take = take_q & d_sum;
@@ -623,12 +624,14 @@ module drf_gemm #(
         end
     end
 
+    assign take_d = ~rst & nd_act & (nd_sum ? nd_h == bl_m1 : ~a_acc64 | ~nd_ph);
+
     always @(posedge clk) begin
         d_act <= nd_act;
         d_sum <= nd_sum;
         d_ph <= nd_ph;
         d_h <= nd_h;
-        take_q <= nd_act & (nd_sum ? nd_h == bl_m1 : ~a_acc64 | ~nd_ph);
+        take_q <= take_d;
         if (cap) begin
             d_rmask <= pend_rmask;
             d_cmask <= pend_cmask;
