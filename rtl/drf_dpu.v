@@ -11,16 +11,23 @@
 //     1 0 | a[k] ^ b[k]    XOR
 //     1 1 | b[k]           sum pass: the count of the b side alone
 //
-// The accumulator runs POPCOUNT_STAGES cycles after the operands: `first` loads the count, `shift`
-// doubles the accumulator before adding (Horner order over bit-plane pairs), otherwise the count is
-// added. A bubble has u = v = 0 and first = shift = 0, so it adds 0. Values stay below 2^31
-// (spec 3.1), so 32 bits never wrap.
+// The accumulator runs POPCOUNT_STAGES cycles after the operands. Two forms, the same sums:
+//   ACC_MAC = 0 (Horner, in logic): `first` loads the count, `shift` doubles the accumulator before
+//     adding (Horner order over bit-plane pairs), otherwise the count is added.
+//   ACC_MAC = 1 (multiply-accumulate): acc += count * w, where w = 2^(p+q) is the plane pair's
+//     weight, shared by the array. `first_d` clears the accumulator one cycle ahead of a tile's
+//     first element (drf_gemm leaves a one-cycle gap after each tile for it). This is the form of
+//     an iCE40 SB_MAC16 in 32-bit accumulate mode (drf_mac), which holds the accumulator at no
+//     logic cost.
+// A bubble has u = v = 0 and first = shift = 0, so it adds 0. Values stay below 2^31 (spec 3.1), so
+// 32 bits never wrap.
 //
 // The shadow register takes the accumulator on `cap` (the cycle after the tile's last word was
 // added, while the next tile already loads the accumulator) and otherwise shifts along the drain
 // chain on `chain_shift`: chain_in is the next DPU's shadow, so the array drains through one port.
 module drf_dpu #(
-    parameter POPCOUNT_STAGES = 3  // popcount pipeline stages (operands to accumulator)
+    parameter POPCOUNT_STAGES = 3, // popcount pipeline stages (operands to accumulator)
+    parameter ACC_MAC = 0          // 1: multiply-accumulate by w (see above)
 ) (
     input  wire        clk,
     // Operands and per-bit control (stage 0)
@@ -34,6 +41,7 @@ module drf_dpu #(
     input  wire        shift_d,
     input  wire        cap_d,
     input  wire        chain_shift_d,
+    input  wire [15:0] w_d,        // ACC_MAC: weight of the element one cycle later
     input  wire [31:0] chain_in,
     output reg  [31:0] shadow
 );
@@ -49,19 +57,42 @@ module drf_dpu #(
         .count(count)
     );
 
-    (* keep *) reg first, shift, cap, chain_shift;
+    (* keep *) reg cap, chain_shift;
     always @(posedge clk) begin
-        first <= first_d;
-        shift <= shift_d;
         cap <= cap_d;
         chain_shift <= chain_shift_d;
     end
 
-    reg [31:0] acc;
-    wire [31:0] acc_base = first ? 32'd0 : shift ? {acc[30:0], 1'b0} : acc;
+    wire [31:0] acc;
+    generate
+        if (ACC_MAC == 0) begin : g_horner
+            (* keep *) reg first, shift;
+            reg [31:0] acc_q;
+            wire [31:0] acc_base = first ? 32'd0 : shift ? {acc_q[30:0], 1'b0} : acc_q;
+            always @(posedge clk) begin
+                first <= first_d;
+                shift <= shift_d;
+                acc_q <= acc_base + {25'd0, count};
+            end
+            assign acc = acc_q;
+            /* verilator lint_off UNUSED */
+            wire unused_w = ^w_d;
+            /* verilator lint_on UNUSED */
+        end else begin : g_mac
+            drf_mac u_mac (
+                .clk (clk),
+                .load(first_d),
+                .a   (count),
+                .b_d (w_d),
+                .acc (acc)
+            );
+            /* verilator lint_off UNUSED */
+            wire unused_s = shift_d;
+            /* verilator lint_on UNUSED */
+        end
+    endgenerate
 
     always @(posedge clk) begin
-        acc <= acc_base + {25'd0, count};
         if (cap)
             shadow <= acc;
         else if (chain_shift)

@@ -39,7 +39,8 @@ module drf_gemm #(
     parameter LAW = 16,            // L word address bits
     parameter RAW = 16,            // R word address bits
     parameter DAW = 20,            // D word address bits
-    parameter POPCOUNT_STAGES = 3  // register stages in each DPU's popcount tree (1 .. 7)
+    parameter POPCOUNT_STAGES = 3, // register stages in each DPU's popcount tree (1 .. 7)
+    parameter ACC_MAC = 0          // DPU accumulators multiply-accumulate by 2^(p+q) (drf_dpu)
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -282,10 +283,14 @@ module drf_gemm #(
     reg [11:0]     ld_cnt;    // cycles until a `last` may be issued
     reg            last_ok;   // ld_cnt is 0 and the next tile (n_*) is ready
 
-    wire issue = c_run & (~c_last | last_ok);
+    // ACC_MAC: one idle cycle after each tile's last element, in which the accumulators clear.
+    reg  gap;
+    wire issue = c_run & ~gap & (~c_last | last_ok);
     reg  su_done;             // the last setup cycle
-    always @(posedge clk)
+    always @(posedge clk) begin
         su_done <= ~rst && state == ST_SETUP && su_t == SU_DONE - 5'd1;
+        gap <= ACC_MAC != 0 && ~rst && issue && c_last;
+    end
     wire tile_load = su_done | (issue & c_last);
 
     // The element after the candidate, inside the tile. The plane pairs of s are p = p_lo .. p_hi
@@ -413,6 +418,14 @@ module drf_gemm #(
         n_dtile <= y_dtile;
     end
 
+    // ACC_MAC: the candidate's weight 2^s, halved whenever s steps down.
+    reg [15:0] cw;
+    always @(posedge clk)
+        if (tile_load)
+            cw <= 16'd1 << n_s;
+        else if (issue && new_s)
+            cw <= {1'b0, cw[15:1]};
+
     integer mi;
     always @(posedge clk) begin
         if (tile_load) begin
@@ -498,6 +511,8 @@ module drf_gemm #(
     reg [PCS:0]   ctl_first;  // bit d: the element issued d + 1 cycles ago
     reg [PCS:0]   ctl_shift;
     reg [PCS+1:0] ctl_last;
+    reg [16*PCS-1:0] ctl_w;   // ACC_MAC: weights, element issued d + 1 cycles ago at [16d +: 16]
+    wire [16*PCS+15:0] ctl_w_next = {ctl_w, cw};
     wire          cap = ctl_last[PCS+1];
 
     always @(posedge clk) begin
@@ -506,6 +521,7 @@ module drf_gemm #(
         ctl_first <= {ctl_first[PCS-1:0], issue & c_first};
         ctl_shift <= {ctl_shift[PCS-1:0], issue & c_shift};
         ctl_last <= {ctl_last[PCS:0], issue & c_last};
+        ctl_w <= ctl_w_next[16*PCS-1:0];
         array_busy <= issue & ~c_sum;
         if (rst) begin
             ctl_first <= {(PCS + 1){1'b0}};
@@ -551,7 +567,8 @@ module drf_gemm #(
             for (gj = 0; gj < COLS; gj = gj + 1) begin : g_col
                 localparam IDX = gi * COLS + gj;
                 drf_dpu #(
-                    .POPCOUNT_STAGES(PCS)
+                    .POPCOUNT_STAGES(PCS),
+                    .ACC_MAC(ACC_MAC)
                 ) u_dpu (
                     .clk        (clk),
                     .a          (l_rd_data[64*gi +: 64]),
@@ -562,6 +579,7 @@ module drf_gemm #(
                     .shift_d    (ctl_shift[PCS-1]),
                     .cap_d      (ctl_last[PCS]),
                     .chain_shift_d(take_d),
+                    .w_d        (ctl_w[16*(PCS-1) +: 16]),
                     .chain_in   (chain[32*(IDX+1) +: 32]),
                     .shadow     (chain[32*IDX +: 32])
                 );
@@ -746,7 +764,7 @@ module drf_gemm #(
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
     // command engine has validated them (spec 8.5, 2.3). Bit 31 of the Horner partial
     // (n_L·SR_j < 2^31) and the carry-in bits of two adders.
-    wire unused_ok = ^{args, d_x[31], c_add[0], acc_sum[0]};
+    wire unused_ok = ^{args, d_x[31], c_add[0], acc_sum[0], ctl_w_next[16*PCS +: 16]};
     /* verilator lint_on UNUSED */
 
 endmodule

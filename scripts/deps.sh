@@ -13,9 +13,10 @@ for a in "$@"; do
   esac
 done
 
+# yosys is in the base set for its iCE40 cell models (the SB_MAC16 equivalence test).
 pkgs=(build-essential make pkg-config python3 check zlib1g-dev verilator libusb-1.0-0-dev
-      umockdev libumockdev-dev dataset-fashion-mnist gnuplot-nox)
-synth_pkgs=(yosys nextpnr-ice40 fpga-icestorm openfpgaloader)
+      umockdev libumockdev-dev dataset-fashion-mnist gnuplot-nox yosys)
+synth_pkgs=(nextpnr-ice40 fpga-icestorm openfpgaloader)
 
 missing=()
 list=("${pkgs[@]}")

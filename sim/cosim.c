@@ -182,6 +182,9 @@ static void op_gemm(cosim *c)
     unsigned bl = between(c, 1, 8), br = between(c, 1, 8), fl = rnd(c, 2), fr = rnd(c, 2);
     int allmax = rnd(c, 10) == 0;
     uint32_t K = pick_k(c, 600), KW = bitplane_kw(K);
+    /* small memories (the UP5K build): room for 8 rows of each operand */
+    while (K > 1 && ((c->geo.l_words / 2) / (bl * KW) < 8 || (c->geo.r_words / 2) / (br * KW) < 8))
+        K = (K + 1) / 2, KW = bitplane_kw(K);
     /* row pitches are multiples of 8 (spec 2.1): at most half of each memory */
     uint32_t lmax = (c->geo.l_words / 2) / (bl * KW) / 8 * 8;
     uint32_t rmax = (c->geo.r_words / 2) / (br * KW) / 8 * 8; /* 40 rows at most, below */
@@ -193,6 +196,11 @@ static void op_gemm(cosim *c)
     unsigned mode = rnd(c, 3) == 0 ? DRF_GEMM_ACC64 : DRF_GEMM_WRITE32;
     uint32_t ldc = N + (rnd(c, 2) ? 0 : rnd(c, 5));
     uint64_t extent = ((uint64_t)(M - 1) * ldc + N) * (mode == DRF_GEMM_ACC64 ? 2 : 1);
+    while (extent > c->geo.d_words / 2 && M > 1) { /* small D (the UP5K build) */
+        M = (M + 1) / 2;
+        lw = (uint32_t)bitplane_words(M, K, bl);
+        extent = ((uint64_t)(M - 1) * ldc + N) * (mode == DRF_GEMM_ACC64 ? 2 : 1);
+    }
     uint32_t dst = rnd(c, (uint32_t)(c->geo.d_words - extent + 1));
     int32_t scale = 0;
     if (mode == DRF_GEMM_ACC64) {
@@ -281,6 +289,10 @@ static void op_qact(cosim *c)
     uint32_t M = between(c, 1, 20), N = between(c, 1, 20);
     while (M * N > maxel)
         M > N ? M-- : N--;
+    /* small D memories (the UP5K build): the thresholds must fit too */
+    while ((axis ? N : M) * rec + M * N + (M * N + 3) / 4 + 16 > c->geo.d_words &&
+           (axis ? N : M) > 1)
+        axis ? N-- : M--;
     uint32_t ch = axis ? N : M, src, thr, dst;
     place3(c, M * N, ch * rec, (M * N + 3) / 4, &src, &thr, &dst);
     int monotone = rnd(c, 3) != 0;
@@ -318,11 +330,21 @@ static void op_pack(cosim *c)
     case 1: sr = 1, sk = rows; break;          /* transposed */
     default: sr = between(c, 0, 2 * K), sk = between(c, 0, 3); break;
     }
-    uint64_t maxel = (uint64_t)(rows - 1) * sr + (uint64_t)(K - 1) * sk + 1;
-    uint32_t srcw = (uint32_t)((maxel + 3) / 4);
-    uint32_t src = rnd(c, c->geo.d_words - srcw + 1);
-    uint32_t words = (uint32_t)bitplane_words(rows, K, bits);
     uint32_t msize = dmem ? c->geo.r_words : c->geo.l_words;
+    uint64_t maxel;
+    uint32_t srcw, words;
+    for (;;) { /* small memories (the UP5K build): halve the shape until it fits */
+        maxel = (uint64_t)(rows - 1) * sr + (uint64_t)(K - 1) * sk + 1;
+        srcw = (uint32_t)((maxel + 3) / 4);
+        words = (uint32_t)bitplane_words(rows, K, bits);
+        if ((srcw <= c->geo.d_words / 2 && words <= msize / 2) || (rows == 1 && K == 1))
+            break;
+        if (rows > 1)
+            rows = (rows + 1) / 2;
+        else
+            K = (K + 1) / 2;
+    }
+    uint32_t src = rnd(c, c->geo.d_words - srcw + 1);
     uint32_t dst = 8 * rnd(c, (msize - words) / 8 + 1);
     for (uint32_t i = 0; i < srcw; i++)
         put(c, DRF_MEM_D, src + i, (uint32_t)tu_next(&c->rng)); /* high code bits set: masked */

@@ -9,7 +9,8 @@ module drf_synth_top #(
     parameter COLS = 4,
     parameter LAW = 12,
     parameter RAW = 12,
-    parameter DAW = 14
+    parameter DAW = 14,
+    parameter ACC_MAC = 0
 ) (
     input wire clk,
     input wire din,       // serial stimulus
@@ -31,7 +32,7 @@ module drf_synth_top #(
     wire [63:0] host_rdata, cycles, busy_cycles;
     wire [31:0] lfsr_state;
 
-    drf_core #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW)) u_core (
+    drf_core #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW), .ACC_MAC(ACC_MAC)) u_core (
         .clk(clk), .rst(rst),
         .cmd_valid(ctl == 2'd1), .cmd_op(sin[327:320]), .cmd_args(sin[319:0]),
         .cmd_ready(cmd_ready), .cmd_done(cmd_done),
