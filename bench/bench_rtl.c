@@ -22,6 +22,7 @@ static int run_case(drf_sim *sim, ref_device *ref, const drf_sim_geometry *g, ui
                     uint32_t N, uint32_t K, bitpair bp, uint64_t *seed)
 {
     uint64_t lw = bitplane_words(M, K, bp.bl), rw = bitplane_words(N, K, bp.br);
+    uint64_t KW = bitplane_kw(K);
     uint64_t cw = (uint64_t)M * N;
     if (lw > g->l_words || rw > g->r_words || cw > g->d_words) {
         fprintf(stderr, "bench_rtl: %ux%ux%u at %ux%u bits does not fit this build's memories\n",
