@@ -31,6 +31,16 @@ uint64_t drf_dev_idle_cycles(const drf_dev *s);
 uint32_t drf_dev_clock_hz(const drf_dev *s);
 /* Total cycles simulated. */
 uint64_t drf_dev_time(const drf_dev *s);
+/* Response bytes already out of the device and not yet taken by drf_dev_recv; queued command
+ * bytes the device has not taken yet. */
+size_t drf_dev_pending(const drf_dev *s);
+size_t drf_dev_unsent(const drf_dev *s);
+/* Back-pressure from the host side: in `percent` of the cycles (0 by default, at most 90) the
+ * next command byte is held back and tx_ready is low, independently. The gaps are a few cycles,
+ * far below the idle time, so they never fire rule 7. */
+void drf_dev_set_stalls(drf_dev *s, unsigned percent);
+/* Drops queued command bytes and untaken response bytes (the transport's purge). */
+void drf_dev_purge(drf_dev *s);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,93 @@
+// The device behind a byte stream: frame receiver, command engine with response encoder, and the
+// compute core (spec 8-9). A PHY (drf_uart, drf_ft245) or a simulation harness feeds rx_* and
+// drains tx_*; everything runs in one clock domain.
+`default_nettype none
+
+module drf_device #(
+    parameter ROWS = 4,                 // DPU rows of the GEMM array (power of two, <= 8)
+    parameter COLS = 4,                 // DPU columns
+    parameter LAW = 12,                 // L word-address bits (2^LAW 64-bit words)
+    parameter RAW = 12,                 // R word-address bits
+    parameter DAW = 14,                 // D word-address bits (2^DAW 32-bit words)
+    parameter MAX_PAYLOAD = 520,        // INFO max_payload: a WRITE carries MAX_PAYLOAD - 8 bytes
+    parameter RX_IDLE_CYCLES = 1000000, // idle cycles inside a frame before rule 7 applies
+    parameter CLOCK_HZ = 100000000,     // core clock, reported by INFO
+    parameter ACC_MAC = 0               // DPU accumulator form (drf_core): 1 on iCE40 (SB_MAC16)
+) (
+    input wire clk,
+    input wire rst,
+    // Command bytes from the host
+    input wire rx_valid,
+    input wire [7:0] rx_data,
+    output wire rx_ready,
+    // Response bytes to the host
+    output wire tx_valid,
+    output wire [7:0] tx_data,
+    input wire tx_ready
+);
+    localparam PAW = $clog2(MAX_PAYLOAD);
+    // INFO's rx_timeout_us: the idle time rounded up to whole microseconds (64-bit: no overflow).
+    localparam [31:0] CLK32 = CLOCK_HZ;
+    localparam [63:0] CLK64 = {32'd0, CLK32};
+    localparam [63:0] RX_TIMEOUT_US64 = (64'd1000000 * RX_IDLE_CYCLES + CLK64 - 64'd1) / CLK64;
+    localparam [31:0] RX_TIMEOUT_US = RX_TIMEOUT_US64[31:0];
+
+    wire pb_we, pb_re, args_shift, ev_valid, ev_ack, junk1, junk2, hdr_err;
+    wire [PAW-1:0] pb_waddr, pb_raddr;
+    wire [7:0] pb_wdata, pb_rdata, opcode, tag;
+    wire [1:0] ev_kind;
+    wire [15:0] len;
+    wire [31:0] fcrc;
+
+    drf_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD), .RX_IDLE_CYCLES(RX_IDLE_CYCLES), .PAW(PAW)) u_rx (
+        .clk(clk), .rst(rst),
+        .in_valid(rx_valid), .in_data(rx_data), .in_ready(rx_ready),
+        .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata), .args_shift(args_shift),
+        .ev_valid(ev_valid), .ev_kind(ev_kind), .ev_ack(ev_ack),
+        .opcode(opcode), .tag(tag), .len(len), .fcrc(fcrc),
+        .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err)
+    );
+
+    // The payload buffer: a WRITE touches memory only after its FCRC has passed.
+    drf_bram8 #(.AW(PAW)) u_payload (
+        .clk(clk), .we(pb_we), .waddr(pb_waddr), .wdata(pb_wdata),
+        .re(pb_re), .raddr(pb_raddr), .rdata(pb_rdata)
+    );
+
+    wire cmd_valid, cmd_ready, cmd_done, host_we, host_re, stats_clear;
+    wire [7:0] cmd_op;
+    wire [319:0] cmd_args;
+    wire [1:0] host_mem;
+    wire [31:0] host_addr, lfsr_state;
+    wire [63:0] host_wdata, host_rdata, cycles, busy_cycles;
+
+    drf_cmd #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW),
+              .MAX_PAYLOAD(MAX_PAYLOAD), .PAW(PAW), .CLOCK_HZ(CLOCK_HZ),
+              .RX_TIMEOUT_US(RX_TIMEOUT_US)) u_cmd (
+        .clk(clk), .rst(rst),
+        .ev_valid(ev_valid), .ev_kind(ev_kind), .ev_ack(ev_ack),
+        .opcode(opcode), .tag(tag), .len(len), .fcrc(fcrc),
+        .args_shift(args_shift), .args_byte(pb_wdata),
+        .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err),
+        .pb_re(pb_re), .pb_raddr(pb_raddr), .pb_rdata(pb_rdata),
+        .cmd_valid(cmd_valid), .cmd_op(cmd_op), .cmd_args(cmd_args), .cmd_ready(cmd_ready),
+        .cmd_done(cmd_done),
+        .host_we(host_we), .host_re(host_re), .host_mem(host_mem), .host_addr(host_addr),
+        .host_wdata(host_wdata), .host_rdata(host_rdata),
+        .stats_clear(stats_clear), .lfsr_state(lfsr_state), .cycles(cycles),
+        .busy_cycles(busy_cycles),
+        .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready)
+    );
+
+    drf_core #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW), .ACC_MAC(ACC_MAC)) u_core (
+        .clk(clk), .rst(rst),
+        .cmd_valid(cmd_valid), .cmd_op(cmd_op), .cmd_args(cmd_args), .cmd_ready(cmd_ready),
+        .cmd_done(cmd_done),
+        .host_we(host_we), .host_re(host_re), .host_mem(host_mem), .host_addr(host_addr),
+        .host_wdata(host_wdata), .host_rdata(host_rdata),
+        .stats_clear(stats_clear), .lfsr_state(lfsr_state), .cycles(cycles),
+        .busy_cycles(busy_cycles)
+    );
+endmodule
+
+`default_nettype wire
