@@ -41,13 +41,21 @@ const char *dorefa_strerror(int err);
 typedef struct dorefa_dev dorefa_dev;
 
 typedef struct {
-    int timeout_ms;          /* per response; 0: the default (1000 ms, longer for large commands) */
+    int timeout_ms;          /* longest silence while awaiting a response; 0: the default (1000 ms,
+                              * longer for large commands; never below 2 rx_timeout_us + 10 ms) */
     int retries;             /* resends of one command; < 0: the default (5) */
     const char *record_path; /* if set: record every command frame and its response here */
 } dorefa_options;
 
-/* opt may be NULL for defaults. On failure *out is NULL and the code says why. */
+/* opt may be NULL for defaults. On failure *out is NULL and the code says why; the message is in
+ * dorefa_open_error().
+ * URIs: "ref[:key=value,...]" (keys l, r, d, max_k, max_payload, rx_timeout_us set the golden
+ * model's geometry), "sim[:args]", "usb[:VID:PID[:serial]]", and the fault-injecting wrapper
+ * "faulty:<uri>?rate=R[&seed=S][&kinds=flip,drop,dup,trunc][&dir=both|tx|rx]" (R: probability
+ * per byte that a fault starts there). */
 int dorefa_open(const char *uri, const dorefa_options *opt, dorefa_dev **out);
+/* Why the last dorefa_open of this thread failed (never NULL). */
+const char *dorefa_open_error(void);
 void dorefa_close(dorefa_dev *d);
 /* The message of the last failed call on d (never NULL). */
 const char *dorefa_last_error(const dorefa_dev *d);
@@ -85,6 +93,15 @@ int dorefa_stats_get(dorefa_dev *d, int clear, dorefa_stats *st);
 int dorefa_echo(dorefa_dev *d, const uint8_t *data, uint16_t len, uint8_t *back);
 void dorefa_link_stats_get(const dorefa_dev *d, dorefa_link_stats *ls);
 
+/* What the "faulty:" wrapper injected, per direction (tx: host to device, rx: device to host). */
+typedef struct {
+    uint64_t tx_flips, tx_drops, tx_dups, tx_truncations;
+    uint64_t rx_flips, rx_drops, rx_dups, rx_truncations;
+    uint64_t total;
+} dorefa_fault_stats;
+/* DOREFA_E_UNSUPPORTED if d was not opened through "faulty:". */
+int dorefa_fault_stats_get(const dorefa_dev *d, dorefa_fault_stats *fs);
+
 /* Device commands with the payload fields of spec 9.5-9.8 (must fit the device as they are). */
 typedef struct {
     uint32_t l_base, r_base, m, n, k;
@@ -120,7 +137,7 @@ int dorefa_gemm_host(dorefa_dev *d, const uint8_t *l_codes, const uint8_t *r_cod
 int dorefa_call(dorefa_dev *d, uint8_t op, const uint8_t *payload, uint16_t len, uint8_t *status,
                 uint8_t *resp, size_t cap, size_t *resp_len);
 
-/* Replay a recording (see driver/record.c for the format) against d: sends every recorded command
+/* Replay a recording (format: driver/README.md) against d: sends every recorded command
  * frame byte for byte and compares each response with the recorded one (STATS' implementation-
  * defined fields and INFO's build-specific fields masked, spec 9.1/9.10). Returns DOREFA_OK, or
  * DOREFA_E_MISMATCH with the first difference in dorefa_last_error(). *frames gets the number of
