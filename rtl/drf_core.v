@@ -11,7 +11,8 @@ module drf_core #(
 ) (
     input wire clk,
     input wire rst,
-    // Command: validated payload bytes of spec section 9 (byte i at [8i +: 8])
+    // Command: validated payload bytes of spec section 9 (byte i at [8i +: 8]). Contract: cmd_op
+    // and cmd_args are stable from cmd_valid until cmd_done (the engines read them while running).
     input wire cmd_valid,
     input wire [7:0] cmd_op,
     input wire [319:0] cmd_args,
@@ -50,6 +51,9 @@ module drf_core #(
     wire lfsr_reset = start && cmd_op == OP_RESET;
 
     // ---- engines ----
+    // cmd_op and cmd_args stay stable from cmd_valid until cmd_done (the command engine holds its
+    // argument register while a core command runs), so the engines read their fields from
+    // cmd_args while they run instead of latching them.
     wire gemm_busy, gemm_done, gemm_array_busy;
     wire gemm_l_rd_en, gemm_r_rd_en, gemm_d_re, gemm_d_we;
     wire [LAW-1:0] gemm_l_rd_base;
@@ -145,15 +149,17 @@ module drf_core #(
     // ---- memory port multiplexing ----
     wire host_l = host_mem == 2'd0, host_r = host_mem == 2'd1, host_d = host_mem == 2'd2;
 
-    // RESET writes zero to the first 2^xAW words of each memory while clr_addr counts.
+    // RESET writes zero to the first 2^xAW words of each memory while clr_addr counts. L and R take
+    // the same write data (PACK drives one word to both ports), so one multiplexer serves both.
+    wire [63:0] op_wdata = clearing ? 64'd0 : eng == E_PACK ? pk_l_wdata : host_wdata;
     wire l_we = clearing ? 1'b1 : eng == E_PACK ? pk_l_we : host_we && host_l;
     wire [LAW-1:0] l_waddr = clearing ? clr_addr[LAW-1:0] : eng == E_PACK ? pk_l_waddr :
                              host_addr[LAW-1:0];
-    wire [63:0] l_wdata = clearing ? 64'd0 : eng == E_PACK ? pk_l_wdata : host_wdata;
+    wire [63:0] l_wdata = op_wdata;
     wire r_we = clearing ? 1'b1 : eng == E_PACK ? pk_r_we : host_we && host_r;
     wire [RAW-1:0] r_waddr = clearing ? clr_addr[RAW-1:0] : eng == E_PACK ? pk_r_waddr :
                              host_addr[RAW-1:0];
-    wire [63:0] r_wdata = clearing ? 64'd0 : eng == E_PACK ? pk_r_wdata : host_wdata;
+    wire [63:0] r_wdata = op_wdata;
 
     wire l_rd_en = eng == E_GEMM ? gemm_l_rd_en : host_re && host_l;
     wire [LAW-1:0] l_rd_base = eng == E_GEMM ? gemm_l_rd_base : host_addr[LAW-1:0];
@@ -238,7 +244,8 @@ module drf_core #(
 
     // Engines only run when selected; the others must be idle.
     // Address bits above a memory's size are ignored (the command engine range-checks them).
-    wire unused = &{1'b0, gemm_busy, fg_busy, fa_busy, pk_busy, host_addr};
+    // PACK's R write data equals its L write data.
+    wire unused = &{1'b0, gemm_busy, fg_busy, fa_busy, pk_busy, host_addr, pk_r_wdata};
 endmodule
 
 `default_nettype wire

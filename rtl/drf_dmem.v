@@ -15,6 +15,9 @@ module drf_dmem #(
     input wire [31:0] wdata,
     input wire [3:0] wbe // byte enables: u8 and i16 views write parts of a word
 );
+    // No engine reads a word in the cycle it is written (docs/rtl.md), so a read-write collision is
+    // a don't-care: without this Yosys adds a bypass (registered write address, data and compare).
+    (* no_rw_check *)
     reg [31:0] mem[0:(1<<AW)-1];
 
     genvar i;

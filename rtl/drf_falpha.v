@@ -45,11 +45,11 @@ module drf_falpha #(
     // Unused payload bits: reserved bytes and address / count bits above the memory size.
     wire [191:0] unused_args = args;
 
-    // Command fields, latched at start
-    reg [DAW-1:0] thr;       // i32 view base of the threshold records
-    reg [DAW-1:0] n_val;     // N (M*N accumulators fit D, so M, N < 2^DAW)
-    reg [7:0]     t_last;    // n_A - 1 = 2^A - 2
-    reg           axis;      // 0: channel = row, 1: channel = column
+    // Command fields: args is stable from start until done (drf_core's contract)
+    wire [DAW-1:0] thr = args[128 +: DAW];  // i32 view base of the threshold records
+    wire [DAW-1:0] n_val = args[64 +: DAW]; // N (M*N accumulators fit D, so M, N < 2^DAW)
+    wire [7:0]     t_last = (8'd1 << args[96 +: 4]) - 8'd2;  // n_A - 1 = 2^A - 2
+    wire           axis = args[104];        // 0: channel = row, 1: channel = column
 
     // Control
     reg [2:0]     st;
@@ -101,11 +101,7 @@ module drf_falpha #(
             ST_IDLE: if (start) begin
                 ap        <= args[0 +: DAW];
                 m_cnt     <= args[32 +: DAW];
-                n_val     <= args[64 +: DAW];
                 n_cnt     <= args[64 +: DAW];
-                t_last    <= (8'd1 << args[96 +: 4]) - 8'd2;
-                axis      <= args[104];
-                thr       <= args[128 +: DAW];
                 rec       <= args[128 +: DAW];
                 cp        <= {args[160 +: DAW], 2'b00};
                 have_prev <= 1'b0;

@@ -69,10 +69,10 @@ module drf_fgamma #(
     // Unused payload bits: reserved bytes and address / count bits above the memory size.
     wire [191:0] unused_args = args;
 
-    // Command fields, latched at start
-    reg [HW-1:0]  e_num;     // E (S*E i16 elements fit D, so E < 2^HW)
-    reg           e_num1;    // E == 1
-    reg [3:0]     g_bits;    // G, 1..8
+    // Command fields: args is stable from start until done (drf_core's contract)
+    wire [HW-1:0] e_num = args[64 +: HW];   // E (S*E i16 elements fit D, so E < 2^HW)
+    wire          e_num1 = e_num == {{(HW-1){1'b0}}, 1'b1};  // E == 1
+    wire [3:0]    g_bits = args[96 +: 4];   // G, 1..8
 
     // Control
     reg [3:0]     st;
@@ -204,9 +204,6 @@ module drf_fgamma #(
             ST_IDLE: if (start) begin
                 gp      <= {args[0 +: DAW], 1'b0};
                 s_cnt   <= args[32 +: DAW];
-                e_num   <= args[64 +: HW];
-                e_num1  <= (args[64 +: HW] == {{(HW-1){1'b0}}, 1'b1});
-                g_bits  <= args[96 +: 4];
                 cp      <= {args[128 +: DAW], 2'b00};
                 mp      <= args[160 +: DAW];
                 st      <= ST_ROW;

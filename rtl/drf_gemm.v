@@ -22,17 +22,19 @@
 //   t+2+PCS  `last` reached the accumulator one cycle ago: shadows capture, the drain starts
 // A tile's `last` is issued only if the previous tile's drain will have taken its last shadow
 // value by the time of the capture (ld_cnt), so the DPU pipeline itself never stalls. The next
-// tile's position is computed a cycle ahead (n_*), so a tile lasts at least two cycles.
+// tile's position (n_*) is combinational from the current tile's registers; a tile lasts at
+// least two cycles.
 //
 // Drain, per shadow value in row-major order (through the DPU chain), skipping rows >= M and
-// columns >= N of edge tiles; the chain head is taken in cycle T, C is ready in T+2:
-//   WRITE32: 1 cycle per element: D write issued at T+3.
+// columns >= N of edge tiles; the chain head is taken in cycle T, C is ready in T+1:
+//   WRITE32: 1 cycle per element: D write issued at T+2.
 //   ACC64:   2 cycles per element: read lo at T+2 and hi at T+3, scale·C (a 32x32 signed
-//            multiply) at T+3, write lo + prod_lo at T+5 and hi + prod_hi + carry at T+6.
+//            multiply) at T+2, write lo + prod_lo at T+4 and hi + prod_hi + carry at T+5.
 //   sum:     n_L cycles per column, the first COLS values only (row 0).
 //
 // Setup after start: 19 cycles of shift-adds (KW·P_M, KW·P_N, plane bases, K·n_L·n_R), where
-// P_M, P_N are the row pitches (M, N rounded up to multiples of 8, spec 2.1).
+// P_M, P_N are the row pitches (M, N rounded up to multiples of 8, spec 2.1). The arguments are
+// read from `args` throughout (stable until done, see drf_core).
 module drf_gemm #(
     parameter ROWS = 4,            // DPU rows (L banks)
     parameter COLS = 4,            // DPU columns (R banks)
@@ -99,20 +101,25 @@ module drf_gemm #(
     localparam [4:0] SU_DONE = 5'd18;  // last setup cycle: the first tile is loaded
 
     // ---------------------------------------------------------------------------------------------
-    // Arguments (spec 9.5), latched at start
+    // Arguments (spec 9.5): args is stable from start until done (drf_core's contract), so the
+    // fields are read from it; only values derived by arithmetic are registered.
     // ---------------------------------------------------------------------------------------------
 
     reg [1:0]      state;
-    reg [LAW:0]    a_m;       // M <= L words, so LAW + 1 bits hold it
-    reg [RAW:0]    a_n;
+    wire [LAW:0]   a_m = args[64 +: LAW + 1];   // M <= L words, so LAW + 1 bits hold it
+    wire [RAW:0]   a_n = args[96 +: RAW + 1];
     reg [LAW-1:0]  a_pm;      // row pitch of L: M rounded up to a multiple of 8 (spec 2.1)
     reg [RAW-1:0]  a_pn;      // row pitch of R (both modulo the memory size)
-    reg [15:0]     a_k;       // 1 .. 32768
+    wire [15:0]    a_k = args[128 +: 16];       // 1 .. 32768
     reg [14:0]     k_m1;      // K - 1 (K = 32768 wraps to 0 - 1)
-    reg [3:0]      a_bl, a_br;
-    reg            a_fl, a_fr, a_acc64;
-    reg [DAW-1:0]  a_dst, a_ldc;
-    reg [31:0]     a_scale;
+    wire [3:0]     a_bl = args[160 +: 4];
+    wire [3:0]     a_br = args[168 +: 4];
+    wire           a_fl = args[176];
+    wire           a_fr = args[184];
+    wire           a_acc64 = args[192];
+    wire [DAW-1:0] a_dst = args[224 +: DAW];
+    wire [DAW-1:0] a_ldc = args[256 +: DAW];
+    wire [31:0]    a_scale = args[288 +: 32];
 
     wire [8:0]  kw_m1 = k_m1[14:6];         // KW - 1
     wire [5:0]  k_fin = k_m1[5:0];          // last valid bit of the last word of a plane row
@@ -132,7 +139,7 @@ module drf_gemm #(
     reg [2:0]      bl_m1;
     reg [3:0]      s_top;     // first s of a tile
     reg [3:0]      s_top_sum; // ... of a sum pass
-    reg [4:0]      su_thr_l, su_thr_r, su_thr_g;  // setup phase B bounds
+    reg [4:0]      su_thr_l, su_thr_r;  // setup phase B bounds
     reg            neg_t, neg_b, c_cin;           // drain: signs of the two terms of C
     always @(posedge clk) begin
         k_esz <= esz;
@@ -145,7 +152,6 @@ module drf_gemm #(
         s_top_sum <= a_br - 4'd1;
         su_thr_l <= {1'b0, a_bl} + 5'd9;
         su_thr_r <= {1'b0, a_br} + 5'd9;
-        su_thr_g <= {1'b0, a_br} + 5'd10;
         neg_t <= a_fr;
         neg_b <= a_fl & ~a_fr;
         c_cin <= a_fl | a_fr;
@@ -162,9 +168,8 @@ module drf_gemm #(
     reg [LAW-1:0]  ltop;      // Lbase + (bL-1)·KW·P_M: the first pair of a tile
     reg [RAW-1:0]  rtop;      // Rbase + (bR-1)·KW·N
     reg [RAW-1:0]  r_jump;    // N - 2·KW·N: R step from (q, KW-1) to (q-1, 0)
-    reg [31:0]     gk;        // K·n_L
     reg [31:0]     g_knn;     // K·n_L·n_R (SS)
-    reg [63:0]     kmask;     // valid bits of the last word of a plane row
+    reg [15:0]     su_nn;     // n_L·n_R, shifted left as its bits are used (MSB first)
     wire [14:0]    arg_k_m1 = args[128 +: 15] - 15'd1;
     wire [8:0]     arg_kw_m1 = arg_k_m1[14:6];  // KW - 1 of the args
 
@@ -175,20 +180,9 @@ module drf_gemm #(
         case (state)
         ST_IDLE: if (start) begin
             state <= ST_SETUP;
-            a_m <= args[64 +: LAW + 1];
-            a_n <= args[96 +: RAW + 1];
             a_pm <= {args[64 + 3 +: LAW - 3] + {{(LAW-4){1'b0}}, |args[64 +: 3]}, 3'b000};
             a_pn <= {args[96 + 3 +: RAW - 3] + {{(RAW-4){1'b0}}, |args[96 +: 3]}, 3'b000};
-            a_k <= args[128 +: 16];
             k_m1 <= arg_k_m1;
-            a_bl <= args[160 +: 4];
-            a_br <= args[168 +: 4];
-            a_fl <= args[176];
-            a_fr <= args[184];
-            a_acc64 <= args[192];
-            a_dst <= args[224 +: DAW];
-            a_ldc <= args[256 +: DAW];
-            a_scale <= args[288 +: 32];
         end
         ST_SETUP: if (su_t == SU_DONE)
             state <= ST_RUN;
@@ -205,26 +199,28 @@ module drf_gemm #(
 
     assign busy = state != ST_IDLE;
 
-    // Setup datapath. Phase A (t = 0..9): KW·P_M and KW·P_N by shift-add over the bits of KW; K·n_L by
-    // Horner (n·x = 2(..(2x + x)..) + x). Phase B (t = 10..17): ltop, rtop by repeated adds;
-    // r_jump; K·n_L·n_R by Horner. The step enables are registered a cycle ahead (su_*).
-    reg       su_a, su_gk, su_j, su_l, su_r, su_g;
+    // Setup datapath. Phase A (t = 0..9): KW·P_M and KW·P_N by shift-add over the bits of KW.
+    // Phase B (t = 10..17): ltop, rtop by repeated adds; r_jump. K·n_L·n_R (t = 0..15) by
+    // shift-add over the 16 bits of n_L·n_R = 2^(bL+bR) - 2^bL - 2^bR + 1. The step enables are
+    // registered a cycle ahead (su_*).
+    reg       su_a, su_j, su_l, su_r;
     wire [4:0] su_t1 = su_t + 5'd1;
+    wire [4:0]  arg_bb = {1'b0, args[160 +: 4]} + {1'b0, args[168 +: 4]};
+    wire [16:0] arg_nn = (17'd1 << arg_bb) - (17'd1 << args[160 +: 4]) - (17'd1 << args[168 +: 4]) +
+                         17'd1;
     always @(posedge clk) begin
         su_a <= state == ST_IDLE || su_t1 < 5'd10;
-        su_gk <= state == ST_IDLE ? args[160 +: 4] != 4'd0 : su_t1 < {1'b0, a_bl};
         su_j <= state != ST_IDLE && su_t1 == 5'd10;
         su_l <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_l;
         su_r <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_r;
-        su_g <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_g;
         if (state == ST_IDLE) begin
             su_t <= 5'd0;
             su_kw <= {1'b0, arg_kw_m1} + 10'd1;
+            su_nn <= arg_nn[15:0];
             kwm <= {LAW{1'b0}};
             kwn <= {RAW{1'b0}};
             ltop <= args[0 +: LAW];
             rtop <= args[32 +: RAW];
-            gk <= 32'd0;
             g_knn <= 32'd0;
         end else if (state == ST_SETUP) begin
             su_t <= su_t1;
@@ -233,22 +229,18 @@ module drf_gemm #(
                 kwn <= {kwn[RAW-2:0], 1'b0} + (su_kw[9] ? a_pn[RAW-1:0] : {RAW{1'b0}});
                 su_kw <= {su_kw[8:0], 1'b0};
             end
-            if (su_a && su_gk)
-                gk <= {gk[30:0], 1'b0} + {16'd0, a_k};
+            if (!su_t[4]) begin
+                g_knn <= {g_knn[30:0], 1'b0} + (su_nn[15] ? {16'd0, a_k} : 32'd0);
+                su_nn <= {su_nn[14:0], 1'b0};
+            end
             if (su_j)
                 r_jump <= a_pn[RAW-1:0] - {kwn[RAW-2:0], 1'b0};
             if (su_l)
                 ltop <= ltop + kwm;
             if (su_r)
                 rtop <= rtop + kwn;
-            if (su_g)
-                g_knn <= {g_knn[30:0], 1'b0} + gk;
         end
     end
-
-    // Valid bits of the last word of a plane row: k <= k_fin.
-    always @(posedge clk)
-        kmask <= ~(64'hFFFF_FFFF_FFFF_FFFE << k_fin);
 
     // ---------------------------------------------------------------------------------------------
     // Stream generator: the candidate element and its addresses
@@ -353,16 +345,15 @@ module drf_gemm #(
         end
     end
 
-    // The next tile (or the first one, during setup), registered: valid from the second cycle of
-    // a tile on.
-    reg            n_end, n_sum;
-    reg [3:0]      n_s;       // first s of the next tile
-    reg [2:0]      n_p0;      // its p_lo = p_hi = bLe - 1
-    reg [LAW:0]    n_rem_rows;
-    reg [RAW:0]    n_rem_cols;
-    reg [LAW-1:0]  n_tb_l;
-    reg [RAW-1:0]  n_tb_r;
-    reg [DAW-1:0]  n_dband, n_dtile;
+    // The next tile (or the first one, during setup), from the current one's registers.
+    wire           n_end, n_sum;
+    wire [3:0]     n_s;       // first s of the next tile
+    wire [2:0]     n_p0;      // its p_lo = p_hi = bLe - 1
+    wire [LAW:0]   n_rem_rows;
+    wire [RAW:0]   n_rem_cols;
+    wire [LAW-1:0] n_tb_l;
+    wire [RAW-1:0] n_tb_r;
+    wire [DAW-1:0] n_dband, n_dtile;
     reg            y_end, y_sum;
     reg [LAW:0]    y_rem_rows;
     reg [RAW:0]    y_rem_cols;
@@ -405,26 +396,24 @@ module drf_gemm #(
         end
     end
 
-    always @(posedge clk) begin
-        n_end <= y_end;
-        n_sum <= y_sum;
-        n_s <= y_sum ? s_top_sum : s_top;
-        n_p0 <= y_sum ? 3'd0 : bl_m1;
-        n_rem_rows <= y_rem_rows;
-        n_rem_cols <= y_rem_cols;
-        n_tb_l <= y_tb_l;
-        n_tb_r <= y_tb_r;
-        n_dband <= y_dband;
-        n_dtile <= y_dtile;
-    end
+    assign n_end = y_end;
+    assign n_sum = y_sum;
+    assign n_s = y_sum ? s_top_sum : s_top;
+    assign n_p0 = y_sum ? 3'd0 : bl_m1;
+    assign n_rem_rows = y_rem_rows;
+    assign n_rem_cols = y_rem_cols;
+    assign n_tb_l = y_tb_l;
+    assign n_tb_r = y_tb_r;
+    assign n_dband = y_dband;
+    assign n_dtile = y_dtile;
 
-    // ACC_MAC: the candidate's weight 2^s, halved whenever s steps down.
-    reg [15:0] cw;
+    // ACC_MAC: the candidate's s (its weight is 2^s), one less whenever s steps down.
+    reg [3:0] cs;
     always @(posedge clk)
         if (tile_load)
-            cw <= 16'd1 << n_s;
+            cs <= n_s;
         else if (issue && new_s)
-            cw <= {1'b0, cw[15:1]};
+            cs <= cs - 4'd1;
 
     integer mi;
     always @(posedge clk) begin
@@ -503,25 +492,41 @@ module drf_gemm #(
     // ---------------------------------------------------------------------------------------------
 
     // {u, v} per bit: 00 masked or bubble, 01 AND, 10 XOR, 11 count b (sum pass); see drf_dpu.
+    // Bit k is valid unless it is padding: w_last and k > k_fin. The compare is split at bit 3 of
+    // k (hi: k / 8 against k_fin[5:3], lo: k mod 8 against k_fin[2:0]), and issue, the op and
+    // w_last are folded into the per-hi terms, so each code bit is one LUT4 of three terms.
     wire        op_u = c_sum | xor_mode;
     wire        op_v = c_sum | ~xor_mode;
-    wire [63:0] bit_en = {64{issue}} & (kmask | {64{~w_last}});
     reg  [63:0] m_u, m_v;
+    reg  [7:0]  hi_all_u, hi_all_v, hi_eq_u, hi_eq_v, lo_ge;
+    integer     hk;
+    always @* begin
+        for (hk = 0; hk < 8; hk = hk + 1) begin
+            hi_all_u[hk] = issue & op_u & (~w_last | k_fin[5:3] > hk[2:0]);
+            hi_all_v[hk] = issue & op_v & (~w_last | k_fin[5:3] > hk[2:0]);
+            hi_eq_u[hk] = issue & op_u & (k_fin[5:3] == hk[2:0]);
+            hi_eq_v[hk] = issue & op_v & (k_fin[5:3] == hk[2:0]);
+            lo_ge[hk] = k_fin[2:0] >= hk[2:0];
+        end
+    end
 
     reg [PCS:0]   ctl_first;  // bit d: the element issued d + 1 cycles ago
     reg [PCS:0]   ctl_shift;
     reg [PCS+1:0] ctl_last;
-    reg [16*PCS-1:0] ctl_w;   // ACC_MAC: weights, element issued d + 1 cycles ago at [16d +: 16]
-    wire [16*PCS+15:0] ctl_w_next = {ctl_w, cw};
+    reg [4*PCS-1:0] ctl_s;    // ACC_MAC: s of the element issued d + 1 cycles ago at [4d +: 4]
+    wire [4*PCS+3:0] ctl_s_next = {ctl_s, cs};
+    wire [15:0]   dpu_w = 16'd1 << ctl_s[4*(PCS-1) +: 4];  // its weight 2^s, one cycle early
     wire          cap = ctl_last[PCS+1];
 
     always @(posedge clk) begin
-        m_u <= bit_en & {64{op_u}};
-        m_v <= bit_en & {64{op_v}};
+        for (hk = 0; hk < 64; hk = hk + 1) begin
+            m_u[hk] <= hi_all_u[hk / 8] | (hi_eq_u[hk / 8] & lo_ge[hk % 8]);
+            m_v[hk] <= hi_all_v[hk / 8] | (hi_eq_v[hk / 8] & lo_ge[hk % 8]);
+        end
         ctl_first <= {ctl_first[PCS-1:0], issue & c_first};
         ctl_shift <= {ctl_shift[PCS-1:0], issue & c_shift};
         ctl_last <= {ctl_last[PCS:0], issue & c_last};
-        ctl_w <= ctl_w_next[16*PCS-1:0];
+        ctl_s <= ctl_s_next[4*PCS-1:0];
         array_busy <= issue & ~c_sum;
         if (rst) begin
             ctl_first <= {(PCS + 1){1'b0}};
@@ -579,7 +584,7 @@ module drf_gemm #(
                     .shift_d    (ctl_shift[PCS-1]),
                     .cap_d      (ctl_last[PCS]),
                     .chain_shift_d(take_d),
-                    .w_d        (ctl_w[16*(PCS-1) +: 16]),
+                    .w_d        (dpu_w),
                     .chain_in   (chain[32*(IDX+1) +: 32]),
                     .shadow     (chain[32*IDX +: 32])
                 );
@@ -694,40 +699,32 @@ module drf_gemm #(
     // C from the chain head (P or X) and the band's corr_j. Every C fits int32 (spec 3.1), so
     // 32-bit arithmetic modulo 2^32 gives it exactly: no wider intermediate is needed.
     // One adder: C = (t ^ -neg_t) + (b ^ -neg_b) + (neg_t | neg_b), t = acc·2^fl,
-    // UU: t; SU: t - corr; US: corr - t; SS: K·n_L·n_R - t. The operands are registered at the
-    // take (s1), the sum in the next cycle (s2).
+    // UU: t; SU: t - corr; US: corr - t; SS: K·n_L·n_R - t. The sum is registered at the take (s2).
     wire [31:0] c_t = (a_fl ? {head[30:0], 1'b0} : head) ^ {32{neg_t}};
     wire [31:0] c_b = (a_fr & a_fl ? g_knn : needs_sum ? corr[31:0] : 32'd0) ^ {32{neg_b}};
 
-    // Element pipeline, from the take in cycle T: s1 holds the operands of C in T+1, s2 holds C
-    // in T+2 and T+3 (the next take is at T+2 for ACC64). ACC64 reads lo in T+2 and hi in T+3,
-    // registers the words (rd_q), samples scale·C at the end of T+3 (s3, valid in T+4 and T+5),
-    // adds lo in T+4 and hi + carry in T+5; the writes go out in T+5 and T+6 (WRITE32: in T+3).
-    reg            s1_v, s1_cin, s2_v1, s2_v2, s3_v, s4_v, s4_cy;
-    reg [31:0]     s1_t, s1_b, s2_c, rd_q;
+    // Element pipeline, from the take in cycle T: s2 holds C in T+1 and T+2 (the next take is at
+    // T+2 for ACC64). WRITE32 writes it in T+2. ACC64 samples scale·C at the end of T+2 (s3, valid
+    // in T+3 and T+4), reads lo in T+2 and hi in T+3, adds lo straight from the memory's output in
+    // T+3 and hi + carry in T+4; the writes go out in T+4 and T+5. The next element's reads (T+4,
+    // T+5) come after the data they replace has been added.
+    reg            s2_v1, s2_v2, s3_v, s4_v, s4_cy;
+    reg [31:0]     s2_c;
     reg [63:0]     s3_prod;
-    reg [DAW-1:0]  s1_addr, s2_addr, s3_addr;
-    wire [32:0]    c_add = {s1_t, 1'b1} + {s1_b, s1_cin};  // the carry-in in bit 0
-    // One adder for both words: lo + prod_lo in T+4 (s3), hi + prod_hi + carry in T+5 (s4).
+    reg [DAW-1:0]  s2_addr, s3_addr;
+    wire [32:0]    c_add = {c_t, 1'b1} + {c_b, c_cin};  // the carry-in in bit 0
+    // One adder for both words: lo + prod_lo in T+3 (s3), hi + prod_hi + carry in T+4 (s4).
     wire [31:0]    acc_b = s3_v ? s3_prod[31:0] : s3_prod[63:32];
-    wire [33:0]    acc_sum = {1'b0, rd_q, 1'b1} + {1'b0, acc_b, s4_cy};  // carry-in in bit 0
+    wire [33:0]    acc_sum = {1'b0, d_rdata, 1'b1} + {1'b0, acc_b, s4_cy};  // carry-in in bit 0
     wire [DAW-1:0] one_d = {{(DAW-1){1'b0}}, 1'b1};
 
     always @(posedge clk) begin
-        s1_v <= el_take & d_rmask[d_r] & d_cmask[d_c];
-        if (el_take) begin
-            s1_t <= c_t;
-            s1_b <= c_b;
-            s1_cin <= c_cin;
-            s1_addr <= d_addr;
-        end
-        s2_v1 <= s1_v;
+        s2_v1 <= el_take & d_rmask[d_r] & d_cmask[d_c];
         s2_v2 <= s2_v1 & a_acc64;
-        if (s1_v) begin
+        if (el_take) begin
             s2_c <= c_add[32:1];
-            s2_addr <= s1_addr;
+            s2_addr <= d_addr;
         end
-        rd_q <= d_rdata;
         s3_v <= s2_v2;
         if (s2_v2) begin
             s3_prod <= $signed(s2_c) * $signed(a_scale);
@@ -745,7 +742,6 @@ module drf_gemm #(
             d_wdata <= s2_c;
         end
         if (rst) begin
-            s1_v <= 1'b0;
             s2_v1 <= 1'b0;
             s2_v2 <= 1'b0;
             s3_v <= 1'b0;
@@ -754,17 +750,17 @@ module drf_gemm #(
         end
     end
 
-    assign d_re = a_acc64 & (s2_v1 | s2_v2);
-    assign d_raddr = s2_v2 ? s2_addr + one_d : s2_addr;
+    assign d_re = s2_v2 | s3_v;
+    assign d_raddr = s3_v ? s3_addr + one_d : s2_addr;
     assign d_wbe = 4'hF;
 
-    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s1_v & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~d_we;
+    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~d_we;
 
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
-    // command engine has validated them (spec 8.5, 2.3). Bit 31 of the Horner partial
-    // (n_L·SR_j < 2^31) and the carry-in bits of two adders.
-    wire unused_ok = ^{args, d_x[31], c_add[0], acc_sum[0], ctl_w_next[16*PCS +: 16]};
+    // command engine has validated them (spec 8.5, 2.3). Bit 16 of n_L·n_R (< 2^16), bit 31 of
+    // the Horner partial (n_L·SR_j < 2^31) and the carry-in bits of two adders.
+    wire unused_ok = ^{args, arg_nn[16], d_x[31], c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4]};
     /* verilator lint_on UNUSED */
 
 endmodule

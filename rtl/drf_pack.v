@@ -56,15 +56,16 @@ module drf_pack #(
     // Unused payload bits: reserved bytes and address / count bits above the memory sizes.
     wire [223:0] unused_args = args;
 
-    // Command fields, latched at start
-    reg [IW-1:0]  src4;       // 4*src: element index of the view's element 0
-    reg [IW-1:0]  sr;         // stride_r
-    reg [IW-1:0]  sk;         // stride_k
+    // Command fields: args is stable from start until done (drf_core's contract); values derived
+    // by arithmetic are registered at start
+    wire [IW-1:0] src4 = {args[0 +: DAW], 2'b00};  // 4*src: element index of the view's element 0
+    wire [IW-1:0] sr = args[32 +: IW];            // stride_r
+    wire [IW-1:0] sk = args[64 +: IW];            // stride_k
     reg [OW-1:0]  r_last;     // rows - 1
     reg [14:0]    k_last;     // K - 1 (K <= 32768); KW - 1 = k_last[14:6]
     reg [5:0]     t_lastw;    // last slot of the plane row's last word: max(k_last[5:0], 1)
     reg [2:0]     p_last;     // bits - 1
-    reg           dest;       // 0: L, 1: R
+    wire          dest = args[168];  // 0: L, 1: R
     reg           one_word;   // KW == 1
     reg           one_row;    // rows == 1
 
@@ -114,14 +115,10 @@ module drf_pack #(
         nb    <= !r_end ? bwr + sr : !w_end ? bw + sk64 : src4;
         case (st)
             ST_IDLE: if (start) begin
-                src4     <= {args[0 +: DAW], 2'b00};
-                sr       <= args[32 +: IW];
-                sk       <= args[64 +: IW];
                 r_last   <= args[96 +: OW] - 1'b1;
                 k_last   <= k_m1;
                 t_lastw  <= (k_m1[5:0] == 6'd0) ? 6'd1 : k_m1[5:0];
                 p_last   <= args[160 +: 3] - 3'd1;
-                dest     <= args[168];
                 oaddr    <= args[192 +: OW];
                 oblk     <= args[192 +: OW];
                 rp       <= {args[96 + 3 +: OW - 3] + {{(OW-4){1'b0}}, |args[96 +: 3]}, 3'b000};
