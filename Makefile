@@ -1,12 +1,17 @@
 # DoReFa-Net training accelerator: top-level build.
-#   make            build the golden-model library, the dorefa CLI and the test runner
-#   make demo       the main job: golden-model self-test and a demo GEMM / f_gamma run
-#   make test       co-simulation (N=10000 ops) and all check suites (ASan + UBSan)
-#   make bench      golden-model GEMM throughput (bit-serial vs naive)
-#   make cosim      RTL (Verilator) vs golden model on random operations (N=, SEED=)
-#   make bench-rtl  RTL GEMM cycles vs ideal on a 256x1152x256 GEMM (Verilated)
-#   make lint       verilator --lint-only -Wall on every shipped parameter set
-#   make synth      Yosys + nextpnr for iCEBreaker (UP5K) and ULX3S (ECP5-85F): cells and Fmax
+#   make              golden model, libdorefa (.a .so .pc), the dorefa CLI and the test runner
+#   make demo         the main job: golden-model self-test and a demo GEMM / f_gamma run
+#   make test         every test: co-simulations, device and PHY tests, protocol suite on ref and
+#                     sim, USB tests under umockdev, check suites (ASan + UBSan)
+#   make cosim        RTL core vs golden model on random operations (N=, SEED=); cosim-ice40 too
+#   make devcosim     RTL device (frames) vs golden model, byte for byte, with link faults
+#   make lint         verilator --lint-only -Wall on every shipped parameter set
+#   make bench        golden-model GEMM throughput (bit-serial vs naive)
+#   make bench-rtl    RTL GEMM cycles vs ideal on a 256x1152x256 GEMM (Verilated)
+#   make bench-link   frames/s and bytes/s through the sim backend; Model A link bytes per image
+#   make hwtest DEVICE=usb:VID:PID   selftest + replay on a board (skips if none answers)
+#   make synth        Yosys + nextpnr for iCEBreaker (UP5K) and ULX3S (ECP5-85F): cells and Fmax
+#   make install PREFIX=/usr/local   libdorefa, its header and pkg-config file
 #   make clean
 # Tool variables can be overridden: make CC=clang
 
@@ -56,7 +61,7 @@ TEST_STEPS :=
 include $(sort $(wildcard mk/*.mk))
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -108,6 +113,7 @@ bench: $(BENCH_GEMM)
 
 # ---- RTL: Verilator model, co-simulation, lint ----
 RTL_SRC := $(sort $(wildcard rtl/*.v))
+# Verilator reads only the modules a top needs: one module per file, found with -y rtl.
 # The simulation build: a 4x4 array, L/R 32768 words (room for K = 32768 at 8 bits), D 16384 words.
 SIM_PARAMS := ROWS=4 COLS=4 LAW=15 RAW=15 DAW=14
 sim_g = $(foreach p,$(1),-G$(p))
@@ -124,7 +130,7 @@ SIM_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -Isim -isystem $(VOBJ) \
 $(VLIB): $(RTL_SRC) Makefile
 	@mkdir -p $(VOBJ)
 	$(VERILATOR) --cc --build -j 2 -O3 --assert --trace-fst -Wall -Irtl --top-module drf_core \
-		$(call sim_g,$(SIM_PARAMS)) -Mdir $(VOBJ) $(RTL_SRC) > $(VOBJ)/build.log 2>&1 \
+		$(call sim_g,$(SIM_PARAMS)) -Mdir $(VOBJ) -y rtl rtl/drf_core.v > $(VOBJ)/build.log 2>&1 \
 		|| { cat $(VOBJ)/build.log; exit 1; }
 
 # The Verilator runtime (Verilator builds it only for --exe; our main is C).
@@ -133,7 +139,7 @@ $(VRT): $(VLIB)
 		> $(VOBJ)/runtime.log 2>&1 || { cat $(VOBJ)/runtime.log; exit 1; }
 	ar rcs $@ $(VOBJ)/verilated.o $(VOBJ)/verilated_fst_c.o $(VOBJ)/verilated_threads.o
 
-$(BUILD)/sim/drf_sim.o: sim/drf_sim.cpp sim/drf_sim.h $(VLIB)
+$(BUILD)/sim/drf_sim.o: sim/drf_sim.cpp sim/drf_sim.h sim/drf_trace.h $(VLIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SIM_CXXFLAGS) -c $< -o $@
 
@@ -165,7 +171,7 @@ lint:
 	@for set in $(LINT_SETS); do \
 		echo "lint drf_core $$set"; \
 		$(VERILATOR) --lint-only -Wall -Irtl --top-module drf_core \
-			$$(for p in $$set; do printf -- '-G%s ' $$p; done) $(RTL_SRC) || exit 1; \
+			$$(for p in $$set; do printf -- '-G%s ' $$p; done) -y rtl rtl/drf_core.v || exit 1; \
 	done
 	@echo "lint: clean"
 

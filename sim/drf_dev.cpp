@@ -9,6 +9,7 @@
 #include "Vdrf_device.h"
 #include "verilated.h"
 #include "verilated_fst_c.h"
+#include "drf_trace.h"
 
 #if !defined(DRF_RX_IDLE_CYCLES) || !defined(DRF_CLOCK_HZ)
 #error "DRF_RX_IDLE_CYCLES and DRF_CLOCK_HZ must match the Verilated parameters"
@@ -66,14 +67,7 @@ extern "C" drf_dev *drf_dev_new(int argc, char **argv)
     s->ctx.reset(new VerilatedContext);
     s->ctx->commandArgs(argc, argv);
     s->top.reset(new Vdrf_device{s->ctx.get()});
-    const char *tr = s->ctx->commandArgsPlusMatch("trace");
-    if (tr && tr[0]) {
-        const char *eq = std::strchr(tr, '=');
-        s->ctx->traceEverOn(true);
-        s->trace.reset(new VerilatedFstC);
-        s->top->trace(s->trace.get(), 99);
-        s->trace->open(eq ? eq + 1 : "build/drf_device.fst");
-    }
+    drf_trace_open(s->ctx.get(), s->top.get(), s->trace, "build/drf_device.fst");
     s->top->rst = 1;
     for (int i = 0; i < 4; i++) tick(s);
     s->top->rst = 0;

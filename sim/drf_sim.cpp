@@ -7,6 +7,7 @@
 #include "Vdrf_core.h"
 #include "verilated.h"
 #include "verilated_fst_c.h"
+#include "drf_trace.h"
 
 #ifndef DRF_ROWS
 #error "DRF_ROWS, DRF_COLS, DRF_LAW, DRF_RAW, DRF_DAW must match the Verilated parameters"
@@ -37,14 +38,7 @@ extern "C" drf_sim *drf_sim_new(int argc, char **argv)
     s->ctx.reset(new VerilatedContext);
     s->ctx->commandArgs(argc, argv);
     s->top.reset(new Vdrf_core{s->ctx.get()});
-    const char *tr = s->ctx->commandArgsPlusMatch("trace");
-    if (tr && tr[0]) {
-        const char *eq = std::strchr(tr, '=');
-        s->ctx->traceEverOn(true);
-        s->trace.reset(new VerilatedFstC);
-        s->top->trace(s->trace.get(), 99);
-        s->trace->open(eq ? eq + 1 : "build/drf_core.fst");
-    }
+    drf_trace_open(s->ctx.get(), s->top.get(), s->trace, "build/drf_core.fst");
     s->top->rst = 1;
     s->top->cmd_valid = 0;
     s->top->host_we = 0;
