@@ -1,5 +1,7 @@
 // Command engine of spec 8.2 rules 5-6, 8.3-8.5 and 9: duplicate-frame memory, validation in the
-// spec's order, execution through drf_core, the STATS counters and the response encoder.
+// spec's order, execution through drf_core, the STATS counters and the response encoder. Built to
+// be small: the checks are a program (drf_ucode) over one byte-serial field fetch and one serial
+// multiply-add, the counters live in a RAM, and every response byte comes from a RAM or a mux.
 `default_nettype none
 
 module drf_cmd #(
@@ -23,19 +25,21 @@ module drf_cmd #(
     input wire [7:0] tag,
     input wire [15:0] len,
     input wire [31:0] fcrc,
-    input wire args_shift,           // payload bytes 0..39 as they arrive
-    input wire [7:0] args_byte,
     input wire junk1,
     input wire junk2,
     input wire hdr_err,
-    // Payload buffer read port (one cycle latency)
+    // Payload buffer: the receiver's write port (bytes 0..39 also fill the argument register)
+    // and the read port (one cycle latency)
+    input wire pb_we,
+    input wire [PAW-1:0] pb_waddr,
+    input wire [7:0] pb_wdata,
     output wire pb_re,
     output wire [PAW-1:0] pb_raddr,
     input wire [7:0] pb_rdata,
     // Compute core
     output wire cmd_valid,
     output wire [7:0] cmd_op,
-    output wire [319:0] cmd_args,
+    output wire [319:0] cmd_args,    // stable from cmd_valid until cmd_done
     input wire cmd_ready,
     input wire cmd_done,
     output wire host_we,
@@ -57,47 +61,64 @@ module drf_cmd #(
     localparam [7:0] OP_INFO = 8'h01, OP_RESET = 8'h02, OP_WRITE = 8'h03, OP_READ = 8'h04,
                      OP_GEMM = 8'h05, OP_QGRAD = 8'h06, OP_QACT = 8'h07, OP_PACK = 8'h08,
                      OP_SEED = 8'h09, OP_STATS = 8'h0A, OP_ECHO = 8'h0B;
-    localparam [2:0] ST_OK = 3'd0, ST_BAD_OPCODE = 3'd4, ST_BAD_LENGTH = 3'd5, ST_BAD_ARG = 3'd6,
-                     ST_BAD_ADDR = 3'd7;
-    localparam [31:0] MAX_K = 32'd32768;
-    localparam [32:0] L_WORDS = 33'd1 << LAW, R_WORDS = 33'd1 << RAW, D_WORDS = 33'd1 << DAW;
+    localparam [2:0] ST_OK = 3'd0, ST_BAD_OPCODE = 3'd4, ST_BAD_LENGTH = 3'd5, ST_BAD_ARG = 3'd6;
+    // BAD_ADDR (7) comes from the check program (FAIL ... addr).
     localparam [31:0] MAXP = MAX_PAYLOAD;
     localparam [31:0] READ_MAX_D = (MAXP - 1) / 4, READ_MAX_LR = (MAXP - 1) / 8; // words per READ
+    // Width of the check arithmetic: every field (33 bits with a carry) and every product of
+    // bin_ops (2·M·N·K·bits_L·bits_R <= 2^(LAW+RAW+7) for a GEMM whose operands fit) is exact;
+    // larger values saturate (flag "big"), and no memory holds them.
+    localparam WB = LAW + RAW + 8;
+    localparam W = WB < 34 ? 34 : (WB > 64 ? 64 : WB);
+    localparam CAW = (LAW > RAW ? (LAW > DAW ? LAW : DAW) : (RAW > DAW ? RAW : DAW));
+    localparam RIW = $clog2(MAX_PAYLOAD + 13); // response byte index
+    localparam [RIW-1:0] RI_DATA = 9, RI_HCRC = 6;
+    // Limits of the region checks (P > limit fails), drf_ucode.py LIM.
+    localparam [W-1:0] LIM_L = {{(W-1){1'b0}}, 1'b1} << LAW, LIM_R = {{(W-1){1'b0}}, 1'b1} << RAW,
+                       LIM_D = {{(W-1){1'b0}}, 1'b1} << DAW;
+    localparam [W-1:0] RDMAX_D = {{(W-32){1'b0}}, READ_MAX_D};
+    localparam [W-1:0] RDMAX_LR = {{(W-32){1'b0}}, READ_MAX_LR};
 
-    // INFO response data (spec 9.1), byte i at [8i +: 8].
+    // INFO response data (spec 9.1), byte i at [8i +: 8]: the first 48 bytes of the state RAM.
     localparam [15:0] IMPL_RTL = 16'd1, PROTO_VERSION = 16'd1;
     localparam [31:0] ROWS32 = ROWS, COLS32 = COLS;
     localparam [31:0] TIMEOUT32 = RX_TIMEOUT_US, CLOCK32 = CLOCK_HZ;
-    localparam [31:0] INFO_MAXP = MAX_PAYLOAD;
-    localparam [31:0] L_WORDS32 = L_WORDS[31:0];
-    localparam [31:0] R_WORDS32 = R_WORDS[31:0];
-    localparam [31:0] D_WORDS32 = D_WORDS[31:0];
+    localparam [31:0] MAX_K = 32'd32768;
+    localparam [32:0] L_WORDS = 33'd1 << LAW, R_WORDS = 33'd1 << RAW, D_WORDS = 33'd1 << DAW;
     localparam [383:0] INFO_DATA = {
         32'd0, TIMEOUT32, CLOCK32, 16'd1 /* f_gamma lanes */, 16'd64 /* DPU word */,
         COLS32[15:0], ROWS32[15:0],
-        MAX_K, D_WORDS32, R_WORDS32, L_WORDS32, INFO_MAXP,
+        MAX_K, D_WORDS[31:0], R_WORDS[31:0], L_WORDS[31:0], MAXP,
         IMPL_RTL, PROTO_VERSION, 32'h41465244 /* "DRFA" */};
+    // State RAM: INFO at 0, live counters at 64 + (STATS offset), the STATS snapshot at 128.
+    localparam [7:0] A_OK = 8'd64, A_ERR = 8'd68, A_HDR = 8'd72, A_JUNK = 8'd76, A_DUP = 8'd80,
+                     A_GEMM = 8'd88, A_BIN = 8'd96;
 
     // ---- engine states ----
-    localparam [3:0] C_IDLE = 4'd0, C_ALIGN = 4'd1, C_DECIDE = 4'd2, C_VSTEP = 4'd3,
-                     C_VMUL = 4'd4, C_EXEC = 4'd5, C_CORE_START = 4'd6, C_CORE_WAIT = 4'd7,
-                     C_WRITE = 4'd8, C_STATS = 4'd9, C_RESP_START = 4'd10, C_RESP = 4'd11,
-                     C_FINISH = 4'd12;
-    reg [3:0] state;
+    localparam [4:0] C_ZERO = 5'd0, C_IDLE = 5'd1, C_DECIDE = 5'd2, C_UFETCH = 5'd3,
+                     C_UEXEC = 5'd4, C_FBYTE = 5'd5, C_FSHIFT = 5'd6, C_MUL = 5'd7, C_EXEC = 5'd8,
+                     C_RMW = 5'd9, C_BIN = 5'd10, C_CORE_START = 5'd11, C_CORE_WAIT = 5'd12,
+                     C_WRITE = 5'd13, C_SNAP = 5'd14, C_RESP_START = 5'd15, C_RESP = 5'd16,
+                     C_FINISH = 5'd17, C_ACK = 5'd18;
+    reg [4:0] state;
     reg [2:0] st;          // status of the response being built
     reg ev_ok;             // the event is a frame that passed both CRCs
     reg is_dup;            // answered from the duplicate memory: nothing executed
+    reg ack;
+    assign ev_ack = ack;
 
-    // ---- argument register: payload bytes 0..39, byte i at [8i +: 8] ----
+    // ---- argument register: payload bytes 0..39 as they arrive, byte i at [8i +: 8] ----
+    // The receiver holds off while a frame is answered, so the register is stable while the core
+    // executes. Bytes past the payload keep old values: no command reads beyond its length.
     reg [319:0] args;
-    reg [5:0] acnt;        // bytes in args since the frame began (alignment)
-    wire [7:0] b0 = args[7:0], b12 = args[103:96], b13 = args[111:104], b20 = args[167:160],
-               b21 = args[175:168], b22 = args[183:176], b23 = args[191:184], b24 = args[199:192];
-    wire [31:0] w0 = args[31:0], w1 = args[63:32], w2 = args[95:64], w3 = args[127:96],
-                w4 = args[159:128], w5 = args[191:160], w6 = args[223:192], w7 = args[255:224],
-                w8 = args[287:256], w9 = args[319:288];
+    integer k;
+    always @(posedge clk)
+        for (k = 0; k < 40; k = k + 1)
+            if (pb_we && {{(32-PAW){1'b0}}, pb_waddr} == k) args[8*k+:8] <= pb_wdata;
     assign cmd_args = args;
     assign cmd_op = opcode;
+    wire [7:0] b0 = args[7:0];
+    wire id_d = b0 == 8'd2;  // WRITE/READ to D: 4-byte words
 
     // ---- duplicate-frame memory (rule 5): header fields + FCRC and the status answered ----
     reg dup_valid;
@@ -105,248 +126,200 @@ module drf_cmd #(
     reg [2:0] dup_st;
     wire [63:0] key = {opcode, tag, len, fcrc};
 
-    // ---- checks that need no arithmetic: opcode, length, arguments (8.5 order) ----
-    function bits_bad(input [7:0] b);
-        bits_bad = b == 8'd0 || b > 8'd8;
-    endfunction
-    wire id_d = b0 == 8'd2;                          // WRITE/READ to D: 4-byte words
-    wire [15:0] wr_min = id_d ? 16'd12 : 16'd16;
-    wire wr_frac = id_d ? len[1:0] != 2'd0 : len[2:0] != 3'd0;
-    wire [15:0] wr_bytes = len - 16'd8;
-    wire [15:0] wr_count = id_d ? {2'd0, wr_bytes[15:2]} : {3'd0, wr_bytes[15:3]};
-    wire res123 = args[31:8] != 24'd0;
-    reg [2:0] pre_st;      // first failing check before the address checks
-    reg need_addr;         // the command has address checks (a program below)
+    // ---- length and opcode checks (8.5); the rest is the opcode's check program ----
+    reg [2:0] len_st;
     always @(*) begin
-        pre_st = ST_OK;
-        need_addr = 1'b0;
+        len_st = ST_OK;
         case (opcode)
-            OP_INFO, OP_RESET: if (len != 16'd0) pre_st = ST_BAD_LENGTH;
-            OP_WRITE:
-                if (len == 16'd0) pre_st = ST_BAD_LENGTH;
-                else if (b0 > 8'd2) pre_st = ST_BAD_ARG;
-                else if (len < wr_min || wr_frac) pre_st = ST_BAD_LENGTH;
-                else if (res123) pre_st = ST_BAD_ARG;
-                else need_addr = 1'b1;
-            OP_READ:
-                if (len != 16'd12) pre_st = ST_BAD_LENGTH;
-                else if (b0 > 8'd2 || res123 || w2 == 32'd0) pre_st = ST_BAD_ARG;
-                else if (w2 > (id_d ? READ_MAX_D : READ_MAX_LR)) pre_st = ST_BAD_LENGTH;
-                else need_addr = 1'b1;
-            OP_GEMM:
-                if (len != 16'd40) pre_st = ST_BAD_LENGTH;
-                else if (w0[2:0] != 3'd0 || w1[2:0] != 3'd0 || w2 == 32'd0 || w3 == 32'd0 ||
-                         w4 == 32'd0 || w4 > MAX_K || bits_bad(b20) || bits_bad(b21) ||
-                         b22 > 8'd1 || b23 > 8'd1 || b24 > 8'd1 || args[223:200] != 24'd0 ||
-                         w8 < w3 || (b24 == 8'd0 && w9 != 32'd0))
-                    pre_st = ST_BAD_ARG;
-                else need_addr = 1'b1;
-            OP_QGRAD:
-                if (len != 16'd24) pre_st = ST_BAD_LENGTH;
-                else if (w1 == 32'd0 || w2 == 32'd0 || bits_bad(b12) || args[127:104] != 24'd0)
-                    pre_st = ST_BAD_ARG;
-                else need_addr = 1'b1;
-            OP_QACT:
-                if (len != 16'd24) pre_st = ST_BAD_LENGTH;
-                else if (w1 == 32'd0 || w2 == 32'd0 || bits_bad(b12) || b13 > 8'd1 ||
-                         args[127:112] != 16'd0)
-                    pre_st = ST_BAD_ARG;
-                else need_addr = 1'b1;
-            OP_PACK:
-                if (len != 16'd28) pre_st = ST_BAD_LENGTH;
-                else if (w3 == 32'd0 || w4 == 32'd0 || w4 > MAX_K || bits_bad(b20) ||
-                         b21 > 8'd1 || args[191:176] != 16'd0 || w6[2:0] != 3'd0)
-                    pre_st = ST_BAD_ARG;
-                else need_addr = 1'b1;
-            OP_SEED:
-                if (len != 16'd4) pre_st = ST_BAD_LENGTH;
-                else if (w0 == 32'd0) pre_st = ST_BAD_ARG;
-            OP_STATS:
-                if (len != 16'd4) pre_st = ST_BAD_LENGTH;
-                else if (b0[7:1] != 7'd0 || res123) pre_st = ST_BAD_ARG;
-            OP_ECHO: if ({16'd0, len} > MAXP - 32'd1) pre_st = ST_BAD_LENGTH;
-            default: pre_st = ST_BAD_OPCODE;
+            OP_INFO, OP_RESET: if (len != 16'd0) len_st = ST_BAD_LENGTH;
+            OP_WRITE: if (len == 16'd0) len_st = ST_BAD_LENGTH;
+            OP_READ: if (len != 16'd12) len_st = ST_BAD_LENGTH;
+            OP_GEMM: if (len != 16'd40) len_st = ST_BAD_LENGTH;
+            OP_QGRAD, OP_QACT: if (len != 16'd24) len_st = ST_BAD_LENGTH;
+            OP_PACK: if (len != 16'd28) len_st = ST_BAD_LENGTH;
+            OP_SEED, OP_STATS: if (len != 16'd4) len_st = ST_BAD_LENGTH;
+            OP_ECHO: if ({16'd0, len} > MAXP - 32'd1) len_st = ST_BAD_LENGTH;
+            default: len_st = ST_BAD_OPCODE;
         endcase
     end
+    // WRITE's length once the buffer id is known: at least one word, whole words.
+    wire wrlen_bad = id_d ? (len < 16'd12 || len[1:0] != 2'd0) : (len < 16'd16 || len[2:0] != 3'd0);
 
-    // ---- address checks (spec 2.3) and bin_ops: a short program per opcode over one serial
-    // multiplier (P = P0 + X·Y, shift-add, LSB first, mod 2^64) and one region / overlap comparator.
-    // Every product of the range checks is below 2^64 (two 32-bit factors, or small ones), so the
-    // mod-2^64 multiplier is exact there; word counts are then saturated to 35 bits, bit 34
-    // meaning "at least 2^34", which no memory (at most 2^32 words) can hold.
-    localparam [1:0] PK_END = 2'd0, PK_MUL = 2'd1, PK_REG = 2'd2, PK_OVL = 2'd3;
-    localparam [3:0] PROG_BINOPS = 4'd15;
-    localparam [1:0] TO_NONE = 2'd0, TO_T0 = 2'd1, TO_T1 = 2'd2, TO_BINOPS = 2'd3;
-    reg [3:0] prog, step;
-    reg [63:0] mp, mx;     // multiplier
-    reg [31:0] my;
-    reg [34:0] t0, t1;     // saturated word counts kept between steps
-    reg [63:0] bin_ops;
+    // ---- the check program (drf_ucode.py): instruction register, program counter ----
+    wire [15:0] ins;
+    wire [7:0] entry;
+    reg [7:0] pc, ret_pc;
+    drf_ucode u_ucode (.clk(clk), .re(state == C_UFETCH), .addr(pc), .data(ins),
+                       .op(opcode[3:0]), .entry(entry));
+    wire i_fetch = ins[15];
+    wire [2:0] i_op = ins[14:12];
+    localparam [2:0] I_END = 3'd0, I_MUL = 3'd1, I_CE = 3'd2, I_FAIL = 3'd3, I_BR = 3'd4,
+                     I_CALL = 3'd5; // 6: RET
+    wire [5:0] f_off = ins[14:9];
+    wire [1:0] f_n = ins[8:7];       // bytes - 1
+    wire [3:0] f_xf = ins[6:3];
+    wire [1:0] f_test = ins[2:1];
+    wire [3:0] i_cond = ins[11:8];
+    wire [2:0] i_st = {1'b1, ins[7:6]}; // 5 BAD_LENGTH, 6 BAD_ARG, 7 BAD_ADDR
+    wire [3:0] i_lim = ins[5:2];
 
-    wire [34:0] sat_p = {|mp[63:34], mp[33:0]};
-    wire [34:0] sat_2p = {|mp[63:33], mp[32:0], 1'b0};
-    wire [34:0] t0_p1 = {1'b0, t0[33:0]} + 35'd1;
-    wire [34:0] t0_p3 = {1'b0, t0[33:0]} + 35'd3;
-    wire [34:0] t0_half = {t0[34], t0_p1[34:1]};          // ceil(n / 2): i16 words
-    wire [34:0] t0_quarter = {t0[34], 1'b0, t0_p3[34:2]}; // ceil(n / 4): u8 words
-    wire [34:0] pack_src_w = {sat_p[34], 2'b00, sat_p[33:2]} + 35'd1; // (a + b) / 4 + 1
-    // Row pitch (8·ceil(rows/8)) and words per plane row (ceil(K/64)); K <= 32768 here.
-    function [63:0] pitch(input [31:0] rows);
-        pitch = {31'd0, ({1'b0, rows} + 33'd7) & ~33'd7};
-    endfunction
-    wire [31:0] kw = {6'd0, w4[31:6]} + {31'd0, w4[5:0] != 6'd0};
-    function [32:0] msize(input [1:0] id);
-        msize = id == 2'd0 ? L_WORDS : id == 2'd1 ? R_WORDS : D_WORDS;
-    endfunction
-
-    // The step table.
-    reg [1:0] pk;
-    reg [63:0] ip, ix;     // multiplier initial values
-    reg [31:0] iy;
-    reg [1:0] to;          // where the product goes
-    reg [31:0] ra;         // region: base, words, memory size
-    reg [34:0] rn;
-    reg [32:0] rs;
-    reg [31:0] oa, ob;     // overlap: two regions
-    reg [34:0] ona, onb;
+    // FETCH transform: add a constant (sign-extended) while the bytes come in, shift right.
+    reg [7:0] xf_c;
+    reg xf_neg, xf_pow2;
+    reg [3:0] xf_shr;
     always @(*) begin
-        pk = PK_END;
-        ip = 64'd0; ix = 64'd0; iy = 32'd0; to = TO_NONE;
-        ra = 32'd0; rn = 35'd0; rs = 33'd0;
-        oa = 32'd0; ona = 35'd0; ob = 32'd0; onb = 35'd0;
-        case (prog)
-            OP_WRITE[3:0]: if (step == 4'd0) begin
-                pk = PK_REG; ra = w1; rn = {19'd0, wr_count}; rs = msize(b0[1:0]);
-            end
-            OP_READ[3:0]: if (step == 4'd0) begin
-                pk = PK_REG; ra = w1; rn = {3'd0, w2}; rs = msize(b0[1:0]);
-            end
-            OP_GEMM[3:0]: case (step)
-                // L: RP_M·KW·bits_L words at Lbase; R likewise; D: (M-1)·ldc + N elements
-                4'd0: begin pk = PK_MUL; ix = pitch(w2); iy = kw; end
-                4'd1: begin pk = PK_MUL; ix = mp; iy = {24'd0, b20}; end
-                4'd2: begin pk = PK_REG; ra = w0; rn = sat_p; rs = L_WORDS; end
-                4'd3: begin pk = PK_MUL; ix = pitch(w3); iy = kw; end
-                4'd4: begin pk = PK_MUL; ix = mp; iy = {24'd0, b21}; end
-                4'd5: begin pk = PK_REG; ra = w1; rn = sat_p; rs = R_WORDS; end
-                4'd6: begin pk = PK_MUL; ip = {32'd0, w3}; ix = {32'd0, w2 - 32'd1}; iy = w8; end
-                4'd7: begin pk = PK_REG; ra = w7; rn = b24[0] ? sat_2p : sat_p; rs = D_WORDS; end
-                default: ;
-            endcase
-            OP_QGRAD[3:0]: case (step)
-                // n = S·E; src ceil(n/2) words, dst ceil(n/4), mdst S; pairwise disjoint
-                4'd0: begin pk = PK_MUL; ix = {32'd0, w1}; iy = w2; to = TO_T0; end
-                4'd1: begin pk = PK_REG; ra = w0; rn = t0_half; rs = D_WORDS; end
-                4'd2: begin pk = PK_REG; ra = w4; rn = t0_quarter; rs = D_WORDS; end
-                4'd3: begin pk = PK_REG; ra = w5; rn = {3'd0, w1}; rs = D_WORDS; end
-                4'd4: begin pk = PK_OVL; oa = w0; ona = t0_half; ob = w4; onb = t0_quarter; end
-                4'd5: begin pk = PK_OVL; oa = w0; ona = t0_half; ob = w5; onb = {3'd0, w1}; end
-                4'd6: begin pk = PK_OVL; oa = w4; ona = t0_quarter; ob = w5; onb = {3'd0, w1}; end
-                default: ;
-            endcase
-            OP_QACT[3:0]: case (step)
-                // n = M·N at src, (M or N)·2^A threshold words, ceil(n/4) at dst; disjoint
-                4'd0: begin pk = PK_MUL; ix = {32'd0, w1}; iy = w2; to = TO_T0; end
-                4'd1: begin
-                    pk = PK_MUL; ix = {32'd0, b13[0] ? w2 : w1}; iy = 32'd1 << b12[3:0]; to = TO_T1;
-                end
-                4'd2: begin pk = PK_REG; ra = w0; rn = t0; rs = D_WORDS; end
-                4'd3: begin pk = PK_REG; ra = w4; rn = t1; rs = D_WORDS; end
-                4'd4: begin pk = PK_REG; ra = w5; rn = t0_quarter; rs = D_WORDS; end
-                4'd5: begin pk = PK_OVL; oa = w0; ona = t0; ob = w4; onb = t1; end
-                4'd6: begin pk = PK_OVL; oa = w0; ona = t0; ob = w5; onb = t0_quarter; end
-                4'd7: begin pk = PK_OVL; oa = w4; ona = t1; ob = w5; onb = t0_quarter; end
-                default: ;
-            endcase
-            OP_PACK[3:0]: case (step)
-                // largest element (rows-1)·stride_r + (K-1)·stride_k; destination operand words
-                4'd0: begin pk = PK_MUL; ix = {32'd0, w3 - 32'd1}; iy = w1; to = TO_T0; end
-                4'd1: begin pk = PK_MUL; ip = {29'd0, t0}; ix = {32'd0, w4 - 32'd1}; iy = w2; end
-                4'd2: begin pk = PK_REG; ra = w0; rn = pack_src_w; rs = D_WORDS; end
-                4'd3: begin pk = PK_MUL; ix = pitch(w3); iy = kw; end
-                4'd4: begin pk = PK_MUL; ix = mp; iy = {24'd0, b20}; end
-                4'd5: begin pk = PK_REG; ra = w6; rn = sat_p; rs = b21[0] ? R_WORDS : L_WORDS; end
-                default: ;
-            endcase
-            PROG_BINOPS: case (step)
-                // bin_ops += 2·M·N·K·bits_L·bits_R (mod 2^64), after a GEMM passed its checks
-                4'd0: begin pk = PK_MUL; ix = {31'd0, w2, 1'b0}; iy = w3; end
-                4'd1: begin pk = PK_MUL; ix = mp; iy = w4; end
-                4'd2: begin pk = PK_MUL; ix = mp; iy = {24'd0, b20}; end
-                4'd3: begin pk = PK_MUL; ip = bin_ops; ix = mp; iy = {24'd0, b21}; to = TO_BINOPS; end
-                default: ;
-            endcase
+        xf_c = 8'd0; xf_neg = 1'b0; xf_shr = 4'd0; xf_pow2 = 1'b0;
+        case (f_xf)
+            4'd1: begin xf_c = 8'd1; xf_shr = 4'd2; end               // (f + 1) >> 2
+            4'd2: begin xf_c = 8'hFF; xf_neg = 1'b1; xf_shr = 4'd3; end // (f - 1) >> 3
+            4'd3: xf_shr = 4'd1;                                      // f >> 1
+            4'd4: begin xf_c = 8'hFF; xf_neg = 1'b1; xf_shr = 4'd15; end // (f - 1) >> 15
+            4'd5: begin xf_c = 8'd63; xf_shr = 4'd6; end              // (f + 63) >> 6
+            4'd6: begin xf_c = 8'd7; xf_shr = 4'd3; end               // (f + 7) >> 3
+            4'd7: begin xf_c = 8'hFF; xf_neg = 1'b1; end              // f - 1
+            4'd8: xf_c = 8'd1;                                        // f + 1
+            4'd9: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd2; end // (f - 8) >> 2
+            4'd10: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd3; end // (f - 8) >> 3
+            4'd11: xf_pow2 = 1'b1;                                    // 1 << f
             default: ;
         endcase
     end
-    wire [34:0] reg_end = {3'd0, ra} + {1'b0, rn[33:0]};
-    wire reg_ok = !rn[34] && reg_end <= {2'd0, rs};
-    wire ovl = {3'd0, oa} < {3'd0, ob} + onb && {3'd0, ob} < {3'd0, oa} + ona;
+
+    // ---- datapath: F (fetched field, 33 bits), P = P0 + X·F (W bits, saturating), E ----
+    reg [32:0] F;
+    reg [W-1:0] P, X, E;
+    reg Pb, Xb, Eb;        // "big": the value is at least 2^W
+    reg [2:0] fj;          // FETCH: byte slot
+    reg fcy;               // FETCH: carry of the byte-serial add
+    reg [3:0] shcnt;
+    wire f_zero = F == 33'd0;
+    wire [W:0] p_sum = {1'b0, P} + {1'b0, X};
+    wire p_lt_e = P < E;
+    reg [W-1:0] lim;
+    always @(*) begin
+        case (i_lim)
+            4'd0: lim = LIM_L;
+            4'd1: lim = LIM_R;
+            4'd2: lim = LIM_D;
+            4'd3: lim = LIM_D << 1;
+            4'd4: lim = LIM_D << 2;
+            4'd5: lim = (LIM_D << 2) - 1'b1;
+            4'd6: lim = b0[1:0] == 2'd0 ? LIM_L : b0[1:0] == 2'd1 ? LIM_R : LIM_D;
+            4'd7: lim = args[168] ? LIM_R : LIM_L; // PACK destination
+            default: lim = id_d ? RDMAX_D : RDMAX_LR;
+        endcase
+    end
+    reg cond;
+    always @(*) begin
+        case (i_cond)
+            4'd0: cond = 1'b1;
+            4'd1: cond = f_zero;
+            4'd2: cond = !f_zero;
+            4'd3: cond = F[2:0] != 3'd0;
+            4'd4: cond = p_lt_e;
+            4'd5: cond = !p_lt_e;
+            4'd6: cond = wrlen_bad;
+            4'd7: cond = id_d;
+            4'd8: cond = args[104];          // QUANT_ACT axis
+            default: cond = Pb || P > lim;   // region outside its memory
+        endcase
+    end
+    reg test_fail;
+    always @(*) begin
+        case (f_test)
+            2'd1: test_fail = f_zero;
+            2'd2: test_fail = !f_zero;
+            2'd3: test_fail = F[2:0] != 3'd0;
+            default: test_fail = 1'b0;
+        endcase
+    end
+    // Byte k of the fetched field (zero past its size) plus the constant and the carry.
+    wire [1:0] fk = fj[1:0] - 2'd1;
+    wire [7:0] f_src = f_off == 6'd63 ? (fk == 2'd0 ? len[7:0] : fk == 2'd1 ? len[15:8] : 8'd0) :
+                       f_off == 6'd62 ? 8'd0 : pb_rdata;
+    wire [7:0] f_byte = fk <= f_n ? f_src : 8'd0;
+    wire [8:0] f_add = {1'b0, f_byte} + {1'b0, fk == 2'd0 ? xf_c : {8{xf_neg}}} + {8'd0, fcy};
+
+    // ---- state RAM: INFO, counters, STATS snapshot ----
+    reg ram_we, ram_re;
+    reg [7:0] ram_waddr, ram_raddr, ram_wdata;
+    wire [7:0] ram_rdata;
+    drf_bram8 #(.AW(8), .INIT_BYTES(48), .INIT(INFO_DATA)) u_state (
+        .clk(clk), .we(ram_we), .waddr(ram_waddr), .wdata(ram_wdata),
+        .re(ram_re), .raddr(ram_raddr), .rdata(ram_rdata)
+    );
+    reg [5:0] j;           // RMW / SNAP / ZERO byte index
+    reg [7:0] rmw_a;       // counter address
+    reg rmw_wide;          // 8 bytes (else 4)
+    reg rmw_p;             // add P (else rmw_inc at byte 0)
+    reg [7:0] rmw_inc;
+    reg rmw_cy;
+    reg [4:0] rmw_next, zero_next;
+    wire [5:0] jm = j - 1'b1;
+    wire [63:0] p64 = {{(64-W){1'b0}}, P};
+    wire [7:0] rmw_addend = rmw_p ? p64[8*jm[2:0]+:8] : (jm == 6'd0 ? rmw_inc : 8'd0);
+    wire [8:0] rmw_sum = {1'b0, ram_rdata} + {1'b0, rmw_addend} + {8'd0, rmw_cy};
+    // STATS bytes the core provides: LFSR (20..23), cycles (40..47), busy_cycles (48..55).
+    wire [63:0] core_word = jm[5:3] == 3'd2 ? {lfsr_state, 32'd0} :
+                            jm[5:3] == 3'd5 ? cycles : busy_cycles;
+    wire core_sel = (jm[5:3] == 3'd2 && jm[2]) || jm[5:3] == 3'd5 || jm[5:3] == 3'd6;
+    wire [7:0] core_byte = core_word[8*jm[2:0]+:8];
+    reg [7:0] pend_junk;   // junk bytes not yet added to the RAM counter
+    reg [3:0] pend_hdr;
+    reg stats_clr;
+    assign stats_clear = stats_clr;
 
     // ---- WRITE: payload bytes 8.. into words, one byte per cycle ----
-    reg [15:0] w_ridx;     // next payload byte to read
-    reg w_issue, w_vd;     // a read is issued / its byte is on pb_rdata
+    reg [PAW-1:0] w_ridx;  // next payload byte to read
+    reg w_issue, w_vd, w_full;
     reg [63:0] wreg;
     reg [2:0] bcnt;        // byte of the word being assembled
-    reg [31:0] waddr;
+    reg [CAW-1:0] waddr;
     wire w_last = bcnt == (id_d ? 3'd3 : 3'd7);
-    wire [63:0] wfull = {pb_rdata, wreg[63:8]};
-
-    // ---- STATS snapshot (also what a duplicate STATS answers with) ----
-    reg [31:0] frames_ok, frames_err, hdr_errors, junk_bytes, dup_frames;
-    reg [63:0] gemm_ops;
-    wire [447:0] stats_data = {busy_cycles, cycles, bin_ops, gemm_ops, lfsr_state, dup_frames,
-                               junk_bytes, hdr_errors, frames_err, frames_ok};
-    reg [5:0] sidx;
-    wire snap_we = state == C_STATS;
-    wire [7:0] snap_rdata;
 
     // ---- response encoder ----
-    reg [16:0] ri;         // index of the next frame byte
-    reg [15:0] dlen;       // response data bytes after the status
+    reg [RIW-1:0] ri;      // index of the next frame byte
     reg [15:0] rlen;       // response payload length: status + data
+    reg [RIW-1:0] data_end; // 9 + data bytes: index of the first FCRC byte
     reg [15:0] dlen_calc;
     always @(*) begin
         if (st != ST_OK) dlen_calc = 16'd0;
         else case (opcode)
             OP_INFO: dlen_calc = 16'd48;
             OP_STATS: dlen_calc = 16'd56;
-            OP_READ: dlen_calc = id_d ? {w2[13:0], 2'b00} : {w2[12:0], 3'b000};
+            OP_READ: dlen_calc = id_d ? {args[77:64], 2'b00} : {args[76:64], 3'b000};
             OP_ECHO: dlen_calc = len;
             default: dlen_calc = 16'd0;
         endcase
     end
-    reg [16:0] data_end;   // 9 + dlen: index of the first FCRC byte
     reg [15:0] tcrc16;
     reg [31:0] tcrc32;
     wire resp = state == C_RESP;
     wire produce = resp && (!tx_valid || tx_ready);
-    wire [16:0] ri_nx = produce ? ri + 1'b1 : ri;
-    wire [16:0] dn = ri_nx - 17'd9;   // data index read ahead (RAM and memory latency)
-    wire [16:0] di = ri - 17'd9;      // data index of the byte produced now
-    wire [16:0] fi = ri - data_end;   // FCRC byte index
-    wire [7:0] read_byte = id_d ? host_rdata[8*di[1:0]+:8] : host_rdata[8*di[2:0]+:8];
+    wire [RIW-1:0] ri_nx = produce ? ri + 1'b1 : ri;
+    wire [RIW-1:0] dn = ri_nx - RI_DATA;  // data index read ahead (RAM and memory latency)
+    wire [RIW-1:0] di = ri - RI_DATA;     // data index of the byte produced now
+    wire [RIW-1:0] fi = ri - data_end; // FCRC byte index
+    wire [7:0] read_byte = host_rdata[8*{di[2] && !id_d, di[1:0]}+:8];
     reg [7:0] data_byte, out_byte;
     always @(*) begin
         case (opcode)
-            OP_INFO: data_byte = INFO_DATA[8*di[5:0]+:8];
-            OP_STATS: data_byte = snap_rdata;
+            OP_INFO, OP_STATS: data_byte = ram_rdata;
             OP_READ: data_byte = read_byte;
             default: data_byte = pb_rdata; // ECHO
         endcase
-        case (ri)
-            17'd0: out_byte = 8'hD0;
-            17'd1: out_byte = 8'h4E;
-            17'd2: out_byte = {1'b1, opcode[6:0]};
-            17'd3: out_byte = tag;
-            17'd4: out_byte = rlen[7:0];
-            17'd5: out_byte = rlen[15:8];
-            17'd6: out_byte = tcrc16[7:0];
-            17'd7: out_byte = tcrc16[15:8];
-            17'd8: out_byte = {5'd0, st};
-            default:
-                if (ri < data_end) out_byte = data_byte;
-                else out_byte = ~tcrc32[8*fi[1:0]+:8];
+        if (ri >= data_end) out_byte = ~tcrc32[8*fi[1:0]+:8];
+        else if (ri >= RI_DATA) out_byte = data_byte;
+        else case (ri[3:0])
+            4'd0: out_byte = 8'hD0;
+            4'd1: out_byte = 8'h4E;
+            4'd2: out_byte = {1'b1, opcode[6:0]};
+            4'd3: out_byte = tag;
+            4'd4: out_byte = rlen[7:0];
+            4'd5: out_byte = rlen[15:8];
+            4'd6: out_byte = tcrc16[7:0];
+            4'd7: out_byte = tcrc16[15:8];
+            default: out_byte = {5'd0, st};
         endcase
     end
     wire [15:0] tcrc16_nx;
@@ -354,154 +327,262 @@ module drf_cmd #(
     drf_crc16_byte u_tcrc16 (.crc_in(tcrc16), .data(out_byte), .crc_out(tcrc16_nx));
     drf_crc32_byte u_tcrc32 (.crc_in(tcrc32), .data(out_byte), .crc_out(tcrc32_nx));
 
-    drf_bram8 #(.AW(6)) u_snap (
-        .clk(clk), .we(snap_we), .waddr(sidx), .wdata(stats_data[8*sidx+:8]),
-        .re(resp), .raddr(dn[5:0]), .rdata(snap_rdata)
-    );
-
     // ---- memory and buffer ports ----
     wire in_write = state == C_WRITE;
-    assign pb_re = in_write ? w_issue : resp;
-    assign pb_raddr = in_write ? w_ridx[PAW-1:0] : dn[PAW-1:0];
-    assign host_we = in_write && w_vd && w_last;
+    wire in_fetch = state == C_FBYTE;
+    assign pb_re = in_write ? w_issue : in_fetch ? 1'b1 : resp;
+    wire [15:0] f_addr = {10'd0, f_off} + {14'd0, fj[1:0]};
+    assign pb_raddr = in_write ? w_ridx : in_fetch ? f_addr[PAW-1:0] : dn[PAW-1:0];
+    assign host_we = in_write && w_full;
     assign host_re = resp && opcode == OP_READ && st == ST_OK;
     assign host_mem = b0[1:0];
-    assign host_addr = in_write ? waddr : w1 + (id_d ? {17'd0, dn[16:2]} : {18'd0, dn[16:3]});
-    assign host_wdata = id_d ? {32'd0, wfull[63:32]} : wfull;
+    wire [31:0] dn32 = {{(32-RIW){1'b0}}, dn};
+    wire [CAW-1:0] rd_word = id_d ? dn32[CAW+1:2] : dn32[CAW+2:3];
+    assign host_addr = {{(32-CAW){1'b0}}, in_write ? waddr : args[32+:CAW] + rd_word};
+    assign host_wdata = wreg;
     assign cmd_valid = state == C_CORE_START;
 
-    // ---- sequencing ----
-    reg clr_cnt;           // RESET, or STATS with the clear flag: counters to zero this cycle
-    reg stats_clr;
-    reg ack;
-    reg cnt_ok, cnt_err, cnt_dup, gemm_inc;
-    assign ev_ack = ack;
-    assign stats_clear = stats_clr;
-    wire mul_store_binops = state == C_VMUL && my == 32'd0 && to == TO_BINOPS;
+    always @(*) begin
+        ram_re = 1'b0;
+        ram_raddr = rmw_a + {2'd0, j};
+        ram_we = 1'b0;
+        ram_waddr = rmw_a + {2'd0, jm};
+        ram_wdata = rmw_sum[7:0];
+        case (state)
+            C_RMW: begin
+                ram_re = j < (rmw_wide ? 6'd8 : 6'd4);
+                ram_we = j != 6'd0;
+            end
+            C_SNAP: begin
+                ram_re = 1'b1;
+                ram_raddr = 8'd64 + {2'd0, j};
+                ram_we = j != 6'd0;
+                ram_waddr = 8'd128 + {2'd0, jm};
+                ram_wdata = core_sel ? core_byte : ram_rdata;
+            end
+            C_ZERO: begin
+                ram_we = 1'b1;
+                ram_waddr = 8'd64 + {2'd0, j};
+                ram_wdata = 8'd0;
+            end
+            C_RESP: begin
+                ram_re = 1'b1;
+                ram_raddr = {opcode == OP_STATS, 1'b0, dn[5:0]};
+            end
+            default: ;
+        endcase
+    end
 
+    // ---- sequencing ----
     always @(posedge clk) begin
         if (rst) begin
-            state <= C_IDLE;
+            state <= C_ZERO;
+            zero_next <= C_IDLE;
+            j <= 6'd0;
             dup_valid <= 1'b0;
             tx_valid <= 1'b0;
             ack <= 1'b0;
-            clr_cnt <= 1'b0;
             stats_clr <= 1'b0;
-            cnt_ok <= 1'b0;
-            cnt_err <= 1'b0;
-            cnt_dup <= 1'b0;
-            gemm_inc <= 1'b0;
+            pend_junk <= 8'd0;
+            pend_hdr <= 4'd0;
         end else begin
             ack <= 1'b0;
-            clr_cnt <= 1'b0;
             stats_clr <= 1'b0;
-            cnt_ok <= 1'b0;
-            cnt_err <= 1'b0;
-            cnt_dup <= 1'b0;
-            gemm_inc <= 1'b0;
             if (tx_valid && tx_ready) tx_valid <= 1'b0;
+            // Counter events of the receiver wait here until the engine adds them (C_IDLE).
+            pend_junk <= pend_junk + {6'd0, junk2, junk1};
+            pend_hdr <= pend_hdr + {3'd0, hdr_err};
             case (state)
-                C_IDLE: if (ev_valid && !ack) begin
-                    ev_ok <= ev_kind == 2'd0;
-                    is_dup <= 1'b0;
-                    // BAD_CRC, TOO_LONG and TRUNCATED are the event codes themselves.
-                    st <= {1'b0, ev_kind};
-                    acnt <= len > 16'd40 ? 6'd40 : len[5:0];
-                    state <= ev_kind == 2'd0 ? C_ALIGN : C_RESP_START;
+                C_ZERO: begin // counters to zero (reset, RESET, STATS with the clear flag)
+                    j <= j + 1'b1;
+                    if (j == 6'd39) begin
+                        j <= 6'd0;
+                        state <= zero_next;
+                    end
                 end
-                C_ALIGN: // shift zeros until byte 0 of the payload sits at args[7:0]
-                    if (acnt == 6'd40) state <= C_DECIDE;
-                    else acnt <= acnt + 1'b1;
+                C_IDLE: begin
+                    j <= 6'd0;
+                    rmw_cy <= 1'b0;
+                    rmw_wide <= 1'b0;
+                    rmw_p <= 1'b0;
+                    rmw_next <= C_IDLE;
+                    if (ack) begin
+                        // the receiver drops ev_valid in this cycle
+                    end else if (pend_hdr != 4'd0) begin
+                        rmw_a <= A_HDR;
+                        rmw_inc <= {4'd0, pend_hdr};
+                        pend_hdr <= {3'd0, hdr_err};
+                        state <= C_RMW;
+                    end else if (pend_junk != 8'd0) begin
+                        rmw_a <= A_JUNK;
+                        rmw_inc <= pend_junk;
+                        pend_junk <= {6'd0, junk2, junk1};
+                        state <= C_RMW;
+                    end else if (ev_valid) begin
+                        ev_ok <= ev_kind == 2'd0;
+                        is_dup <= 1'b0;
+                        // BAD_CRC, TOO_LONG and TRUNCATED are the event codes themselves.
+                        st <= {1'b0, ev_kind};
+                        state <= ev_kind == 2'd0 ? C_DECIDE : C_RESP_START;
+                    end
+                end
                 C_DECIDE:
                     if (dup_valid && key == dup_key) begin
                         is_dup <= 1'b1;
                         st <= dup_st;
                         state <= C_RESP_START;
                     end else begin
-                        st <= pre_st;
-                        prog <= opcode[3:0];
-                        step <= 4'd0;
-                        state <= pre_st != ST_OK ? C_RESP_START : need_addr ? C_VSTEP : C_EXEC;
+                        st <= len_st;
+                        pc <= entry;
+                        state <= len_st != ST_OK ? C_RESP_START : C_UFETCH;
                     end
-                C_VSTEP: case (pk)
-                    PK_END: state <= prog == PROG_BINOPS ? C_CORE_START : C_EXEC;
-                    PK_MUL: begin
-                        mp <= ip;
-                        mx <= ix;
-                        my <= iy;
-                        state <= C_VMUL;
+                C_UFETCH: state <= C_UEXEC;
+                C_UEXEC: begin
+                    pc <= pc + 1'b1;
+                    state <= C_UFETCH;
+                    if (i_fetch) begin
+                        pc <= pc;
+                        fj <= 3'd0;
+                        fcy <= 1'b0;
+                        shcnt <= xf_shr;
+                        state <= C_FBYTE;
+                    end else case (i_op)
+                        I_END: state <= C_EXEC;
+                        I_MUL: begin
+                            X <= ins[10] ? (ins[8] ? E : P) : {{(W-4){1'b0}}, 4'd1 << ins[9:8]};
+                            Xb <= ins[10] && (ins[8] ? Eb : Pb);
+                            if (!ins[11]) begin
+                                P <= {W{1'b0}};
+                                Pb <= 1'b0;
+                            end
+                            state <= C_MUL;
+                        end
+                        I_CE: begin
+                            E <= P;
+                            Eb <= Pb;
+                        end
+                        I_FAIL: if (cond) begin
+                            st <= i_st;
+                            state <= C_RESP_START;
+                        end
+                        I_BR: if (cond) pc <= ins[7:0];
+                        I_CALL: begin
+                            ret_pc <= pc + 1'b1;
+                            pc <= ins[7:0];
+                        end
+                        default: pc <= ret_pc; // RET
+                    endcase
+                end
+                C_FBYTE: begin // reads in slots 0-3, bytes arrive in slots 1-4
+                    fj <= fj + 1'b1;
+                    if (fj != 3'd0) begin
+                        F <= {F[32], f_add[7:0], F[31:8]};
+                        fcy <= f_add[8];
+                        if (fj == 3'd4) begin
+                            F[32] <= f_add[8] && !xf_neg;
+                            state <= C_FSHIFT;
+                        end
                     end
-                    PK_REG: if (reg_ok) step <= step + 1'b1;
-                            else begin st <= ST_BAD_ADDR; state <= C_RESP_START; end
-                    default: if (!ovl) step <= step + 1'b1;
-                             else begin st <= ST_BAD_ADDR; state <= C_RESP_START; end
-                endcase
-                C_VMUL:
-                    if (my == 32'd0) begin
-                        if (to == TO_T0) t0 <= sat_p;
-                        if (to == TO_T1) t1 <= sat_p;
-                        step <= step + 1'b1;
-                        state <= C_VSTEP;
+                end
+                C_FSHIFT:
+                    if (shcnt != 4'd0) begin
+                        F <= {1'b0, F[32:1]};
+                        shcnt <= shcnt - 1'b1;
                     end else begin
-                        if (my[0]) mp <= mp + mx;
-                        mx <= {mx[62:0], 1'b0};
-                        my <= {1'b0, my[31:1]};
+                        if (xf_pow2) F <= 33'd1 << F[3:0];
+                        pc <= pc + 1'b1;
+                        state <= C_UFETCH;
+                        if (test_fail) begin
+                            st <= ST_BAD_ARG;
+                            state <= C_RESP_START;
+                        end
                     end
-                C_EXEC: case (opcode)
-                    OP_RESET: begin
-                        clr_cnt <= 1'b1;
-                        state <= C_CORE_START;
+                C_MUL:
+                    if (f_zero) state <= C_UFETCH;
+                    else begin
+                        if (F[0]) begin
+                            P <= p_sum[W-1:0];
+                            Pb <= Pb | Xb | p_sum[W];
+                        end
+                        X <= {X[W-2:0], 1'b0};
+                        Xb <= Xb | X[W-1];
+                        F <= {1'b0, F[32:1]};
                     end
-                    OP_WRITE: begin
-                        w_ridx <= 16'd8;
-                        w_issue <= 1'b1;
-                        w_vd <= 1'b0;
-                        bcnt <= 3'd0;
-                        waddr <= w1;
-                        state <= C_WRITE;
+                C_EXEC: begin
+                    j <= 6'd0;
+                    rmw_cy <= 1'b0;
+                    case (opcode)
+                        OP_RESET: begin
+                            zero_next <= C_CORE_START;
+                            state <= C_ZERO;
+                        end
+                        OP_WRITE: begin
+                            w_ridx <= 8;
+                            w_issue <= 1'b1;
+                            w_vd <= 1'b0;
+                            w_full <= 1'b0;
+                            bcnt <= 3'd0;
+                            waddr <= args[32+:CAW];
+                            state <= C_WRITE;
+                        end
+                        OP_GEMM: begin // gemm_ops += 1, then bin_ops += P
+                            rmw_a <= A_GEMM;
+                            rmw_wide <= 1'b1;
+                            rmw_p <= 1'b0;
+                            rmw_inc <= 8'd1;
+                            rmw_next <= C_BIN;
+                            state <= C_RMW;
+                        end
+                        OP_QGRAD, OP_QACT, OP_PACK, OP_SEED: state <= C_CORE_START;
+                        OP_STATS: state <= C_SNAP;
+                        default: state <= C_RESP_START; // INFO, READ, ECHO: data comes with the answer
+                    endcase
+                end
+                C_RMW: begin // counter += addend, one byte per cycle (read ahead one byte)
+                    j <= j + 1'b1;
+                    if (j != 6'd0) rmw_cy <= rmw_sum[8];
+                    if (j == (rmw_wide ? 6'd8 : 6'd4)) begin
+                        j <= 6'd0;
+                        state <= rmw_next;
                     end
-                    OP_GEMM: begin
-                        gemm_inc <= 1'b1;
-                        prog <= PROG_BINOPS;
-                        step <= 4'd0;
-                        state <= C_VSTEP;
-                    end
-                    OP_QGRAD, OP_QACT, OP_PACK, OP_SEED: state <= C_CORE_START;
-                    OP_STATS: begin
-                        sidx <= 6'd0;
-                        state <= C_STATS;
-                    end
-                    default: state <= C_RESP_START; // INFO, READ, ECHO: data comes with the answer
-                endcase
+                end
+                C_BIN: begin
+                    rmw_a <= A_BIN;
+                    rmw_p <= 1'b1;
+                    rmw_cy <= 1'b0;
+                    rmw_next <= C_CORE_START;
+                    state <= C_RMW;
+                end
                 C_CORE_START: if (cmd_ready) state <= C_CORE_WAIT;
                 C_CORE_WAIT: if (cmd_done) state <= C_RESP_START;
                 C_WRITE: begin
                     if (w_issue) begin
                         w_ridx <= w_ridx + 1'b1;
-                        if (w_ridx == len - 1'b1) w_issue <= 1'b0;
+                        if ({{(16-PAW){1'b0}}, w_ridx} == len - 1'b1) w_issue <= 1'b0;
                     end
                     w_vd <= w_issue;
+                    w_full <= w_vd && w_last;
                     if (w_vd) begin
-                        wreg <= wfull;
+                        wreg[8*bcnt+:8] <= pb_rdata;
                         bcnt <= w_last ? 3'd0 : bcnt + 1'b1;
-                        if (w_last) waddr <= waddr + 1'b1;
                     end
-                    if (!w_issue && !w_vd) state <= C_RESP_START;
+                    if (w_full) waddr <= waddr + 1'b1;
+                    if (!w_issue && !w_vd && !w_full) state <= C_RESP_START;
                 end
-                C_STATS: begin
-                    sidx <= sidx + 1'b1;
-                    if (sidx == 6'd55) begin
+                C_SNAP: begin // counters and the core's values to the snapshot
+                    j <= j + 1'b1;
+                    if (j == 6'd56) begin
                         // sampled; now cleared if asked (this frame is counted afterwards)
-                        clr_cnt <= b0[0];
+                        j <= 6'd0;
                         stats_clr <= b0[0];
-                        state <= C_RESP_START;
+                        zero_next <= C_RESP_START;
+                        state <= b0[0] ? C_ZERO : C_RESP_START;
                     end
                 end
                 C_RESP_START: begin
-                    dlen <= dlen_calc;
                     rlen <= dlen_calc + 16'd1;
-                    data_end <= {1'b0, dlen_calc} + 17'd9;
-                    ri <= 17'd0;
+                    data_end <= dlen_calc[RIW-1:0] + RI_DATA;
+                    ri <= {RIW{1'b0}};
                     tcrc16 <= 16'hFFFF;
                     tcrc32 <= 32'hFFFFFFFF;
                     state <= C_RESP;
@@ -511,22 +592,30 @@ module drf_cmd #(
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
                         ri <= ri + 1'b1;
-                        if (ri < 17'd6) tcrc16 <= tcrc16_nx;
+                        if (ri < RI_HCRC) tcrc16 <= tcrc16_nx;
                         if (ri < data_end) tcrc32 <= tcrc32_nx;
                         if (ri >= data_end && fi[1:0] == 2'd3) state <= C_FINISH;
                     end
                 end
                 C_FINISH: begin
-                    if (!ev_ok) cnt_err <= 1'b1;
-                    else if (is_dup) cnt_dup <= 1'b1;
+                    j <= 6'd0;
+                    rmw_cy <= 1'b0;
+                    rmw_wide <= 1'b0;
+                    rmw_p <= 1'b0;
+                    rmw_inc <= 8'd1;
+                    rmw_next <= C_ACK;
+                    state <= C_RMW;
+                    if (!ev_ok) rmw_a <= A_ERR;
+                    else if (is_dup) rmw_a <= A_DUP;
                     else begin
-                        cnt_ok <= st == ST_OK;
-                        cnt_err <= st != ST_OK;
+                        rmw_a <= st == ST_OK ? A_OK : A_ERR;
                         dup_key <= key;
                         dup_st <= st;
                         // RESET clears the memory of the last frame, its own included.
                         dup_valid <= !(opcode == OP_RESET && st == ST_OK);
                     end
+                end
+                C_ACK: begin
                     ack <= 1'b1;
                     state <= C_IDLE;
                 end
@@ -535,34 +624,7 @@ module drf_cmd #(
         end
     end
 
-    // Argument register: filled while the receiver stores the payload, aligned in C_ALIGN.
-    always @(posedge clk) begin
-        if (args_shift) args <= {args_byte, args[319:8]};
-        else if (state == C_ALIGN && acnt != 6'd40) args <= {8'd0, args[319:8]};
-    end
-
-    // Counters (spec 9.10), 32- and 64-bit, wrapping.
-    always @(posedge clk) begin
-        if (rst || clr_cnt) begin
-            frames_ok <= 32'd0;
-            frames_err <= 32'd0;
-            hdr_errors <= 32'd0;
-            junk_bytes <= 32'd0;
-            dup_frames <= 32'd0;
-            gemm_ops <= 64'd0;
-            bin_ops <= 64'd0;
-        end else begin
-            if (junk1 || junk2) junk_bytes <= junk_bytes + (junk2 ? 32'd2 : 32'd1);
-            if (hdr_err) hdr_errors <= hdr_errors + 1'b1;
-            if (cnt_ok) frames_ok <= frames_ok + 1'b1;
-            if (cnt_err) frames_err <= frames_err + 1'b1;
-            if (cnt_dup) dup_frames <= dup_frames + 1'b1;
-            if (gemm_inc) gemm_ops <= gemm_ops + 1'b1;
-            if (mul_store_binops) bin_ops <= mp;
-        end
-    end
-
-    wire unused = &{1'b0, wr_bytes[1:0], t0_p1[0], t0_p3[1:0], wreg[7:0], b22[0], b23[0], w5, w6, w7, w8, w9, dn[16], di[16:6], fi[16:2], dlen};
+    wire unused = &{1'b0, di[RIW-1:3], fi[RIW-1:2], dlen_calc[15:RIW], ins[0], f_addr[15:PAW], dn32};
 endmodule
 
 `default_nettype wire

@@ -32,7 +32,7 @@ module drf_device #(
     localparam [63:0] RX_TIMEOUT_US64 = (64'd1000000 * RX_IDLE_CYCLES + CLK64 - 64'd1) / CLK64;
     localparam [31:0] RX_TIMEOUT_US = RX_TIMEOUT_US64[31:0];
 
-    wire pb_we, pb_re, args_shift, ev_valid, ev_ack, junk1, junk2, hdr_err;
+    wire pb_we, pb_re, ev_valid, ev_ack, junk1, junk2, hdr_err;
     wire [PAW-1:0] pb_waddr, pb_raddr;
     wire [7:0] pb_wdata, pb_rdata, opcode, tag;
     wire [1:0] ev_kind;
@@ -42,7 +42,7 @@ module drf_device #(
     drf_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD), .RX_IDLE_CYCLES(RX_IDLE_CYCLES), .PAW(PAW)) u_rx (
         .clk(clk), .rst(rst),
         .in_valid(rx_valid), .in_data(rx_data), .in_ready(rx_ready),
-        .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata), .args_shift(args_shift),
+        .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata),
         .ev_valid(ev_valid), .ev_kind(ev_kind), .ev_ack(ev_ack),
         .opcode(opcode), .tag(tag), .len(len), .fcrc(fcrc),
         .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err)
@@ -67,9 +67,8 @@ module drf_device #(
         .clk(clk), .rst(rst),
         .ev_valid(ev_valid), .ev_kind(ev_kind), .ev_ack(ev_ack),
         .opcode(opcode), .tag(tag), .len(len), .fcrc(fcrc),
-        .args_shift(args_shift), .args_byte(pb_wdata),
         .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err),
-        .pb_re(pb_re), .pb_raddr(pb_raddr), .pb_rdata(pb_rdata),
+        .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata), .pb_re(pb_re), .pb_raddr(pb_raddr), .pb_rdata(pb_rdata),
         .cmd_valid(cmd_valid), .cmd_op(cmd_op), .cmd_args(cmd_args), .cmd_ready(cmd_ready),
         .cmd_done(cmd_done),
         .host_we(host_we), .host_re(host_re), .host_mem(host_mem), .host_addr(host_addr),

@@ -16,11 +16,10 @@ module drf_frame_rx #(
     input wire in_valid,
     input wire [7:0] in_data,
     output wire in_ready,
-    // Payload buffer write port, and every payload byte for the engine's argument register
+    // Payload buffer write port (the engine's argument register listens to it too)
     output wire pb_we,
     output wire [PAW-1:0] pb_waddr,
     output wire [7:0] pb_wdata,
-    output wire args_shift,          // payload byte with index < 40 (spec 9 fixed fields)
     // Event to the command engine: held until ev_ack
     output wire ev_valid,
     output reg [1:0] ev_kind,        // EV_OK, EV_BAD_CRC, EV_TOO_LONG, EV_TRUNCATED
@@ -59,7 +58,6 @@ module drf_frame_rx #(
     assign pb_we = take && state == S_PAY;
     assign pb_waddr = pos[PAW-1:0];
     assign pb_wdata = in_data;
-    assign args_shift = pb_we && pos < 16'd40;
 
     wire [15:0] crc16_next;
     wire [31:0] crc32_next;
