@@ -50,7 +50,7 @@ SEED ?= 1
 CK_DEFAULT_TIMEOUT ?= 300
 export CK_DEFAULT_TIMEOUT
 
-.PHONY: all demo test bench bench-rtl cosim lint synth synth-ice40 synth-ecp5 clean help
+.PHONY: all demo test bench bench-rtl cosim lint synth synth-ice40 synth-ecp5 synth-device-ice40 clean help
 all: $(LIBREF) $(DOREFA) $(TEST_RUNNER)
 
 # Parts of the build kept in their own fragments (driver, device simulation, USB tests). A fragment
@@ -185,6 +185,8 @@ SYNTH_ICE40_PARAMS ?= ROWS=1 COLS=4 LAW=14 RAW=10 DAW=10 ACC_MAC=1
 SYNTH_ECP5_PARAMS ?= ROWS=8 COLS=8 LAW=14 RAW=14 DAW=15
 SYNTH_FREQ_ICE40 ?= 40
 SYNTH_FREQ_ECP5 ?= 100
+# router2 converges on the 8x8 array where the default router did not within 25 minutes
+NEXTPNR_ECP5_FLAGS ?= --router router2
 SYN := $(BUILD)/synth
 chparams = $(foreach p,$(1),chparam -set $(subst =, ,$(p)) drf_synth_top;)
 
@@ -201,12 +203,25 @@ synth-ice40: $(RTL_SRC) synth/drf_synth_top.v
 	@python3 scripts/synth_report.py --arch ice40 --yosys $(SYN)/ice40.log \
 		--pnr $(SYN)/ice40_pnr.json --label "iCE40 UP5K: $(SYNTH_ICE40_PARAMS)"
 
+# The whole UP5K device (core + host interface, byte-stream ports as pins): packing only, since it
+# does not fit yet; prints the logic cells it needs.
+SYNTH_DEVICE_ICE40_PARAMS ?= $(SYNTH_ICE40_PARAMS) MAX_PAYLOAD=136 RX_IDLE_CYCLES=400000 \
+	CLOCK_HZ=40000000
+synth-device-ice40: $(RTL_SRC)
+	@mkdir -p $(SYN)
+	$(YOSYS) -q -l $(SYN)/device_ice40.log -p "read_verilog -DDRF_ICE40_DSP $(RTL_SRC); \
+		$(foreach p,$(SYNTH_DEVICE_ICE40_PARAMS),chparam -set $(subst =, ,$(p)) drf_device;) \
+		synth_ice40 -top drf_device -spram -dsp -json $(SYN)/device_ice40.json; stat"
+	$(NEXTPNR_ICE40) -q --up5k --package sg48 --json $(SYN)/device_ice40.json --pack-only \
+		-l $(SYN)/device_ice40_pnr.log
+	@grep -E "ICESTORM_(LC|RAM|SPRAM|DSP)|SB_MAC16" $(SYN)/device_ice40_pnr.log | sed 's/^Info: *//'
+
 synth-ecp5: $(RTL_SRC) synth/drf_synth_top.v
 	@mkdir -p $(SYN)
 	$(YOSYS_ECP5) -q -l $(SYN)/ecp5.log -p "read_verilog $(RTL_SRC) synth/drf_synth_top.v; \
 		$(call chparams,$(SYNTH_ECP5_PARAMS)) synth_ecp5 -top drf_synth_top \
 		-json $(SYN)/ecp5.json; stat"
-	$(NEXTPNR_ECP5) -q --85k --package CABGA381 --json $(SYN)/ecp5.json \
+	$(NEXTPNR_ECP5) -q --85k --package CABGA381 $(NEXTPNR_ECP5_FLAGS) --json $(SYN)/ecp5.json \
 		--lpf constraints/ulx3s_synth.lpf --freq $(SYNTH_FREQ_ECP5) --seed 1 \
 		--textcfg $(SYN)/ecp5.config --report $(SYN)/ecp5_pnr.json -l $(SYN)/ecp5_pnr.log
 	@python3 scripts/synth_report.py --arch ecp5 --yosys $(SYN)/ecp5.log \
