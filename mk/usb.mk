@@ -1,6 +1,8 @@
 # USB transport (driver/transport_usb.c on libusb-1.0) and its tests against emulated FTDI chips
 # under umockdev (tests/usb/). Included by the top-level Makefile.
 #   make test-usb     build and run tests/usb under umockdev-wrapper (also a step of `make test`)
+#   make protocol-test-usb   the protocol suite (tests/protocol) over "usb:0403:6010", an emulated
+#                     FT2232H under umockdev-wrapper (also a step of `make test`)
 # For a driver library with the USB backend: link $(USB_TRANSPORT_OBJ) with $(USB_LIBS) and build
 # driver/transport_stubs.c with -DDRF_HAVE_USB.
 
@@ -53,3 +55,40 @@ test-usb: $(USB_TEST)
 
 TEST_DEPS += $(USB_TEST) $(USB_TRANSPORT_OBJ)
 TEST_STEPS += test-usb
+
+# ---- the protocol suite over usb: tests/protocol/protocol_test.c built with
+# -DDRF_PROTOCOL_USB_MOCK, every test on a fresh emulated FT2232H (tests/usb/protocol_usb_mock.c);
+# the same objects and flags as usb_test (ASan static, umockdev-wrapper).
+PROTOCOL_TEST_USB := $(USB_DIR)/protocol_test_usb
+PROTOCOL_USB_URI ?= usb:0403:6010
+# The fault workload over usb: each of its timeouts (about 3 per 4 commands) waits out the 40 ms
+# the test asks for (the driver keeps at least 30 ms at a 10 ms rx_timeout), so fewer commands, as
+# on sim; the rest of the suite takes a few seconds.
+PROTOCOL_USB_FAULT_OPS ?= 1000
+.PHONY: protocol-test-usb
+ifneq ($(wildcard driver/protocol.c),)
+PROTOCOL_TEST_USB_SRC := tests/protocol/protocol_test.c tests/usb/protocol_usb_mock.c \
+	tests/usb/ftdi_mock.c driver/transport_usb.c $(USB_DRIVER_SRC)
+$(USB_DIR)/san/tests/protocol/protocol_test.o: USB_SAN_CFLAGS += -Itests -DDRF_PROTOCOL_USB_MOCK
+$(USB_DIR)/san/tests/usb/protocol_usb_mock.o: USB_SAN_CFLAGS += $(UMOCKDEV_CFLAGS)
+
+$(PROTOCOL_TEST_USB): $(PROTOCOL_TEST_USB_SRC:%.c=$(USB_DIR)/san/%.o) $(LIBREF_SAN)
+	@if [ -z "$(USB_LIBS)" ] || [ -z "$(UMOCKDEV_LIBS)" ] || [ -z "$(CHECK_LIBS)" ]; then \
+		echo "libusb-1.0, umockdev-1.0 or check not found by pkg-config: run scripts/deps.sh" >&2; \
+		exit 1; fi
+	$(CC) $(SAN_CFLAGS) -static-libasan -o $@ $^ $(UMOCKDEV_LIBS) $(USB_LIBS) $(CHECK_LIBS) -lz -lm
+
+# Like usb_test, it exits 0 with a message, having run nothing, only if the preload library did
+# not load. The fault-injection test runs over "faulty:$(PROTOCOL_USB_URI)?...".
+protocol-test-usb: $(PROTOCOL_TEST_USB)
+	@command -v $(UMOCKDEV_WRAPPER) >/dev/null || \
+		{ echo "$(UMOCKDEV_WRAPPER) not found: run scripts/deps.sh (package umockdev)" >&2; exit 1; }
+	PROTOCOL_FAULT_OPS=$(PROTOCOL_USB_FAULT_OPS) $(UMOCKDEV_WRAPPER) $(PROTOCOL_TEST_USB) \
+		"$(PROTOCOL_USB_URI)"
+
+TEST_DEPS += $(PROTOCOL_TEST_USB)
+else
+protocol-test-usb:
+	@echo "protocol-test-usb: skipped (driver/protocol.c is missing)"
+endif
+TEST_STEPS += protocol-test-usb

@@ -5,7 +5,12 @@
  *
  *   protocol_test URI            all suites
  *   PROTOCOL_FAULT_OPS=N         commands of the fault-injection workload (default 2000)
- *   CK_RUN_SUITE / CK_RUN_CASE   check's usual selection */
+ *   CK_RUN_SUITE / CK_RUN_CASE   check's usual selection
+ *
+ * Built with -DDRF_PROTOCOL_USB_MOCK (build/usb/protocol_test_usb, `make protocol-test-usb`), every
+ * test first gets an emulated FT2232H under umockdev (tests/usb/protocol_usb_mock.c), so that
+ * "usb:0403:6010" and "faulty:usb:0403:6010?..." reach a golden model through the real USB
+ * transport. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,9 @@
 #include "gemm.h"
 #include "lfsr.h"
 #include "test_util.h"
+#ifdef DRF_PROTOCOL_USB_MOCK
+#include "protocol_usb_mock.h"
+#endif
 
 static const char *g_uri = "ref";
 
@@ -1021,6 +1029,9 @@ static Suite *suite_protocol(void)
     /* A simulated device is slow: a generous limit (CK_DEFAULT_TIMEOUT does not apply). */
     TCase *tc = tcase_create("commands");
     tcase_set_timeout(tc, 1800);
+#ifdef DRF_PROTOCOL_USB_MOCK
+    tcase_add_checked_fixture(tc, protocol_usb_mock_setup, protocol_usb_mock_teardown);
+#endif
     tcase_add_test(tc, test_info_sanity);
     tcase_add_test(tc, test_write_read_chunks);
     tcase_add_test(tc, test_gemm_all_formats);
@@ -1033,6 +1044,9 @@ static Suite *suite_protocol(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("driver");
     tcase_set_timeout(tc, 1800);
+#ifdef DRF_PROTOCOL_USB_MOCK
+    tcase_add_checked_fixture(tc, protocol_usb_mock_setup, protocol_usb_mock_teardown);
+#endif
     tcase_add_test(tc, test_gemm_host_formats);
     tcase_add_test(tc, test_gemm_host_tiled);
     tcase_add_test(tc, test_record_replay);
@@ -1051,6 +1065,12 @@ int main(int argc, char **argv)
         return argc == 2 ? 0 : 2;
     }
     g_uri = argv[1];
+#ifdef DRF_PROTOCOL_USB_MOCK
+    /* The emulated board; the early open check happens there, in a process of its own. */
+    int pre = protocol_usb_mock_start(argv, g_uri);
+    if (pre)
+        return pre > 0 ? 0 : 1;
+#else
     /* Fail early and clearly if the device cannot be opened at all. */
     dorefa_dev *d;
     int rc = dorefa_open(g_uri, NULL, &d);
@@ -1059,6 +1079,7 @@ int main(int argc, char **argv)
         return 1;
     }
     dorefa_close(d);
+#endif
     printf("protocol suite on %s\n", g_uri);
     fflush(stdout);
     SRunner *sr = srunner_create(suite_protocol());
