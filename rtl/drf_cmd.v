@@ -24,10 +24,18 @@ module drf_cmd #(
     input wire [7:0] opcode,
     input wire [7:0] tag,
     input wire [15:0] len,
-    input wire [31:0] fcrc,
+    input wire key_match,            // the frame's header and FCRC equal the remembered ones
+    output wire key_commit,          // remember this frame's key (receiver's key slots)
     input wire junk1,
     input wire junk2,
     input wire hdr_err,
+    // The receiver's CRC pair, driven here while the response goes out
+    output wire tx_crc_init,
+    output wire tx_crc16_en,
+    output wire tx_crc32_en,
+    output wire [7:0] tx_crc_data,
+    input wire [15:0] crc16,
+    input wire [7:0] crc32_lo,       // CRC-32 state bits 7:0 (its next FCRC byte, inverted)
     // Payload buffer: the receiver's write port (bytes 0..39 also fill the argument register)
     // and the read port (one cycle latency)
     input wire pb_we,
@@ -120,11 +128,11 @@ module drf_cmd #(
     wire [7:0] b0 = args[7:0];
     wire id_d = b0 == 8'd2;  // WRITE/READ to D: 4-byte words
 
-    // ---- duplicate-frame memory (rule 5): header fields + FCRC and the status answered ----
+    // ---- duplicate-frame memory (rule 5): the receiver keeps the key and compares it; here
+    // only whether it is valid and the status answered ----
     reg dup_valid;
-    reg [63:0] dup_key;
     reg [2:0] dup_st;
-    wire [63:0] key = {opcode, tag, len, fcrc};
+    assign key_commit = state == C_FINISH && ev_ok && !is_dup;
 
     // ---- length and opcode checks (8.5); the rest is the opcode's check program ----
     reg [2:0] len_st;
@@ -292,14 +300,13 @@ module drf_cmd #(
             default: dlen_calc = 16'd0;
         endcase
     end
-    reg [15:0] tcrc16;
-    reg [31:0] tcrc32;
     wire resp = state == C_RESP;
     wire produce = resp && (!tx_valid || tx_ready);
     wire [RIW-1:0] ri_nx = produce ? ri + 1'b1 : ri;
     wire [RIW-1:0] dn = ri_nx - RI_DATA;  // data index read ahead (RAM and memory latency)
     wire [RIW-1:0] di = ri - RI_DATA;     // data index of the byte produced now
     wire [RIW-1:0] fi = ri - data_end; // FCRC byte index
+    wire in_fcrc = ri >= data_end;
     wire [7:0] read_byte = host_rdata[8*{di[2] && !id_d, di[1:0]}+:8];
     reg [7:0] data_byte, out_byte;
     always @(*) begin
@@ -308,7 +315,7 @@ module drf_cmd #(
             OP_READ: data_byte = read_byte;
             default: data_byte = pb_rdata; // ECHO
         endcase
-        if (ri >= data_end) out_byte = ~tcrc32[8*fi[1:0]+:8];
+        if (in_fcrc) out_byte = ~crc32_lo; // the CRC register shifts right a byte per FCRC byte
         else if (ri >= RI_DATA) out_byte = data_byte;
         else case (ri[3:0])
             4'd0: out_byte = 8'hD0;
@@ -317,15 +324,19 @@ module drf_cmd #(
             4'd3: out_byte = tag;
             4'd4: out_byte = rlen[7:0];
             4'd5: out_byte = rlen[15:8];
-            4'd6: out_byte = tcrc16[7:0];
-            4'd7: out_byte = tcrc16[15:8];
+            4'd6: out_byte = crc16[7:0];
+            4'd7: out_byte = crc16[15:8];
             default: out_byte = {5'd0, st};
         endcase
     end
-    wire [15:0] tcrc16_nx;
-    wire [31:0] tcrc32_nx;
-    drf_crc16_byte u_tcrc16 (.crc_in(tcrc16), .data(out_byte), .crc_out(tcrc16_nx));
-    drf_crc32_byte u_tcrc32 (.crc_in(tcrc32), .data(out_byte), .crc_out(tcrc32_nx));
+    // The CRCs start after the sync bytes. An FCRC byte goes into the CRC-32 inverted (as the
+    // state's low byte), which clears that byte: the state shifts right by 8 and out_byte is the
+    // next FCRC byte.
+    wire ri_hdr = ri >= 2;
+    assign tx_crc_init = state == C_RESP_START;
+    assign tx_crc16_en = produce && ri_hdr && ri < RI_HCRC;
+    assign tx_crc32_en = produce && ri_hdr;
+    assign tx_crc_data = out_byte ^ {8{in_fcrc}};
 
     // ---- memory and buffer ports ----
     wire in_write = state == C_WRITE;
@@ -427,7 +438,7 @@ module drf_cmd #(
                     end
                 end
                 C_DECIDE:
-                    if (dup_valid && key == dup_key) begin
+                    if (dup_valid && key_match) begin
                         is_dup <= 1'b1;
                         st <= dup_st;
                         state <= C_RESP_START;
@@ -583,8 +594,6 @@ module drf_cmd #(
                     rlen <= dlen_calc + 16'd1;
                     data_end <= dlen_calc[RIW-1:0] + RI_DATA;
                     ri <= {RIW{1'b0}};
-                    tcrc16 <= 16'hFFFF;
-                    tcrc32 <= 32'hFFFFFFFF;
                     state <= C_RESP;
                 end
                 C_RESP: begin
@@ -592,9 +601,7 @@ module drf_cmd #(
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
                         ri <= ri + 1'b1;
-                        if (ri < RI_HCRC) tcrc16 <= tcrc16_nx;
-                        if (ri < data_end) tcrc32 <= tcrc32_nx;
-                        if (ri >= data_end && fi[1:0] == 2'd3) state <= C_FINISH;
+                        if (in_fcrc && fi[1:0] == 2'd3) state <= C_FINISH;
                     end
                 end
                 C_FINISH: begin
@@ -609,7 +616,6 @@ module drf_cmd #(
                     else if (is_dup) rmw_a <= A_DUP;
                     else begin
                         rmw_a <= st == ST_OK ? A_OK : A_ERR;
-                        dup_key <= key;
                         dup_st <= st;
                         // RESET clears the memory of the last frame, its own included.
                         dup_valid <= !(opcode == OP_RESET && st == ST_OK);

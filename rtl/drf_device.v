@@ -25,33 +25,40 @@ module drf_device #(
     output wire [7:0] tx_data,
     input wire tx_ready
 );
-    localparam PAW = $clog2(MAX_PAYLOAD);
+    // Payload buffer: the payload, and above it the receiver's two 16-byte frame-key slots.
+    localparam PAW = $clog2(MAX_PAYLOAD + 32);
     // INFO's rx_timeout_us: the idle time rounded up to whole microseconds (64-bit: no overflow).
     localparam [31:0] CLK32 = CLOCK_HZ;
     localparam [63:0] CLK64 = {32'd0, CLK32};
     localparam [63:0] RX_TIMEOUT_US64 = (64'd1000000 * RX_IDLE_CYCLES + CLK64 - 64'd1) / CLK64;
     localparam [31:0] RX_TIMEOUT_US = RX_TIMEOUT_US64[31:0];
 
-    wire pb_we, pb_re, ev_valid, ev_ack, junk1, junk2, hdr_err;
-    wire [PAW-1:0] pb_waddr, pb_raddr;
-    wire [7:0] pb_wdata, pb_rdata, opcode, tag;
+    wire pb_we, pb_re, ev_valid, ev_ack, junk1, junk2, hdr_err, key_match, key_commit;
+    wire tx_crc_init, tx_crc16_en, tx_crc32_en;
+    wire [PAW-1:0] pb_waddr, pb_raddr, rx_raddr, cmd_raddr;
+    wire [7:0] pb_wdata, pb_rdata, opcode, tag, tx_crc_data;
     wire [1:0] ev_kind;
-    wire [15:0] len;
-    wire [31:0] fcrc;
+    wire [15:0] len, crc16;
+    wire [7:0] crc32_lo;
 
     drf_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD), .RX_IDLE_CYCLES(RX_IDLE_CYCLES), .PAW(PAW)) u_rx (
         .clk(clk), .rst(rst),
         .in_valid(rx_valid), .in_data(rx_data), .in_ready(rx_ready),
         .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata),
+        .pb_raddr(rx_raddr), .pb_rdata(pb_rdata),
         .ev_valid(ev_valid), .ev_kind(ev_kind), .ev_ack(ev_ack),
-        .opcode(opcode), .tag(tag), .len(len), .fcrc(fcrc),
+        .opcode(opcode), .tag(tag), .len(len), .key_match(key_match), .key_commit(key_commit),
+        .tx_crc_init(tx_crc_init), .tx_crc16_en(tx_crc16_en), .tx_crc32_en(tx_crc32_en),
+        .tx_crc_data(tx_crc_data), .crc16(crc16), .crc32_lo(crc32_lo),
         .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err)
     );
 
-    // The payload buffer: a WRITE touches memory only after its FCRC has passed.
+    // The payload buffer: a WRITE touches memory only after its FCRC has passed. The read port
+    // is the receiver's (key compare) until it reports a frame, then the engine's.
+    assign pb_raddr = ev_valid ? cmd_raddr : rx_raddr;
     drf_bram8 #(.AW(PAW)) u_payload (
         .clk(clk), .we(pb_we), .waddr(pb_waddr), .wdata(pb_wdata),
-        .re(pb_re), .raddr(pb_raddr), .rdata(pb_rdata)
+        .re(pb_re || !ev_valid), .raddr(pb_raddr), .rdata(pb_rdata)
     );
 
     wire cmd_valid, cmd_ready, cmd_done, host_we, host_re, stats_clear;
@@ -66,9 +73,11 @@ module drf_device #(
               .RX_TIMEOUT_US(RX_TIMEOUT_US)) u_cmd (
         .clk(clk), .rst(rst),
         .ev_valid(ev_valid), .ev_kind(ev_kind), .ev_ack(ev_ack),
-        .opcode(opcode), .tag(tag), .len(len), .fcrc(fcrc),
+        .opcode(opcode), .tag(tag), .len(len), .key_match(key_match), .key_commit(key_commit),
         .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err),
-        .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata), .pb_re(pb_re), .pb_raddr(pb_raddr), .pb_rdata(pb_rdata),
+        .tx_crc_init(tx_crc_init), .tx_crc16_en(tx_crc16_en), .tx_crc32_en(tx_crc32_en),
+        .tx_crc_data(tx_crc_data), .crc16(crc16), .crc32_lo(crc32_lo),
+        .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata), .pb_re(pb_re), .pb_raddr(cmd_raddr), .pb_rdata(pb_rdata),
         .cmd_valid(cmd_valid), .cmd_op(cmd_op), .cmd_args(cmd_args), .cmd_ready(cmd_ready),
         .cmd_done(cmd_done),
         .host_we(host_we), .host_re(host_re), .host_mem(host_mem), .host_addr(host_addr),

@@ -1,14 +1,16 @@
 // Frame receiver of spec 8.2 (rules 1-4 and 7): hunts for SYNC0 SYNC1, checks the header's
-// CRC-16, skips oversize frames, stores the payload and checks the frame's CRC-32, and applies the
-// idle rule. It reports one event per frame that needs an answer and then waits (in_ready low)
-// until the command engine has answered it, so the payload buffer and the header fields stay put
-// while the engine uses them.
+// CRC-16, skips oversize frames, stores the payload, checks the frame's CRC-32 and compares the
+// frame's key (header and FCRC) with the remembered one (rule 5) as the bytes arrive, and applies
+// the idle rule. It reports one event per frame that needs an answer and then waits (in_ready
+// low) until the command engine has answered it, so the payload buffer and the header fields stay
+// put while the engine uses them. The CRC registers are shared with the response encoder, which
+// drives them (tx_crc_*) while the receiver waits.
 `default_nettype none
 
 module drf_frame_rx #(
     parameter MAX_PAYLOAD = 520,     // largest accepted payload (spec 8.1 len limit)
     parameter RX_IDLE_CYCLES = 1000, // clock cycles without a byte inside a frame: rule 7
-    parameter PAW = 10               // payload buffer address bits (2^PAW >= MAX_PAYLOAD)
+    parameter PAW = 10               // payload buffer address bits (2^PAW >= MAX_PAYLOAD + 32)
 ) (
     input wire clk,
     input wire rst,
@@ -16,10 +18,14 @@ module drf_frame_rx #(
     input wire in_valid,
     input wire [7:0] in_data,
     output wire in_ready,
-    // Payload buffer write port (the engine's argument register listens to it too)
+    // Payload buffer: payload bytes at 0.., frame keys in two 16-byte slots at 2^PAW - 32 (the
+    // engine's argument register listens to the write port too); the read port is the
+    // receiver's while it does not wait (key compare), one cycle latency
     output wire pb_we,
     output wire [PAW-1:0] pb_waddr,
     output wire [7:0] pb_wdata,
+    output wire [PAW-1:0] pb_raddr,
+    input wire [7:0] pb_rdata,
     // Event to the command engine: held until ev_ack
     output wire ev_valid,
     output reg [1:0] ev_kind,        // EV_OK, EV_BAD_CRC, EV_TOO_LONG, EV_TRUNCATED
@@ -27,7 +33,15 @@ module drf_frame_rx #(
     output reg [7:0] opcode,
     output reg [7:0] tag,
     output reg [15:0] len,
-    output reg [31:0] fcrc,
+    output reg key_match,            // header and FCRC equal the remembered frame's (EV_OK)
+    input wire key_commit,           // remember this frame's key (pulse while ev_valid)
+    // CRC registers, driven by the response encoder while ev_valid
+    input wire tx_crc_init,          // states after SYNC0 SYNC1
+    input wire tx_crc16_en,
+    input wire tx_crc32_en,
+    input wire [7:0] tx_crc_data,
+    output reg [15:0] crc16,         // CRC-16/CCITT-FALSE state (the CRC itself)
+    output wire [7:0] crc32_lo,      // CRC-32 state (uninverted: the CRC is ~state), bits 7:0
     // Counter pulses (statistics of spec 9.10)
     output reg junk1,                // one byte discarded while hunting
     output reg junk2,                // two bytes discarded at once (SYNC0 + a non-SYNC byte)
@@ -35,40 +49,79 @@ module drf_frame_rx #(
 );
     localparam [1:0] EV_OK = 2'd0, EV_BAD_CRC = 2'd1, EV_TOO_LONG = 2'd2, EV_TRUNCATED = 2'd3;
     localparam [2:0] S_HUNT = 3'd0, S_SYNC1 = 3'd1, S_HDR = 3'd2, S_PAY = 3'd3, S_FCRC = 3'd4,
-                     S_DISC = 3'd5, S_WAIT = 3'd6;
+                     S_WAIT = 3'd6;
     // CRC states after the two sync bytes, so the sync bytes need no CRC cycles of their own.
     localparam [15:0] CRC16_SYNC = 16'hA122;
     localparam [31:0] CRC32_SYNC = 32'hAE7A4488;
+    // CRC-32 state after a frame and its correct FCRC (the residue of the reflected CRC).
+    localparam [31:0] CRC32_RESIDUE = 32'hDEBB20E3;
     localparam [31:0] MAXP = MAX_PAYLOAD;
     localparam IW = $clog2(RX_IDLE_CYCLES + 1);
     localparam [31:0] IDLE_LAST32 = RX_IDLE_CYCLES - 1;
     localparam [IW-1:0] IDLE_LAST = IDLE_LAST32[IW-1:0];
+    // A key slot: header bytes 2-7 at +2..+7, FCRC bytes at +8..+11.
+    localparam [15:0] KEY_BASE = (16'd1 << PAW) - 16'd32;
 
     reg [2:0] state;
-    reg [15:0] pos;          // byte index inside the header, payload or FCRC
-    reg [16:0] skip;         // oversize: bytes still to discard (len + 4 at most)
-    reg [15:0] crc16;
-    reg [31:0] crc32;
+    reg [15:0] pos;          // header/FCRC: address in the key slot; payload: byte index
+    reg over;                // oversize frame: payload and FCRC bytes are discarded
+    reg slot;                // key slot of the frame being received (the other one remembers)
     reg [7:0] hcrc_lo;
     reg [IW-1:0] idle_cnt;
+    reg [31:0] crc32;
 
     wire take = in_valid && in_ready;
     assign in_ready = state != S_WAIT;
     assign ev_valid = state == S_WAIT;
-    assign pb_we = take && state == S_PAY;
+    wire [15:0] pos_inc = pos + 1'b1;
+    wire [15:0] key_slot = KEY_BASE | {11'd0, slot, 4'd0};
+    wire in_key = state == S_HDR || state == S_FCRC;
+    assign pb_we = take && (in_key || (state == S_PAY && !over));
     assign pb_waddr = pos[PAW-1:0];
     assign pb_wdata = in_data;
 
+    // The position after this cycle: the key byte read ahead (remembered slot) is there when
+    // its byte arrives.
+    reg [15:0] pos_nx;
+    always @(*) begin
+        pos_nx = pos;
+        if (take) case (state)
+            S_SYNC1: pos_nx = key_slot | 16'd2;
+            S_HDR: pos_nx = pos[2:0] == 3'd7 && len != 16'd0 ? 16'd0 : pos_inc;
+            S_PAY: pos_nx = pos_inc == len ? key_slot | 16'd8 : pos_inc;
+            default: pos_nx = pos_inc;
+        endcase
+    end
+    assign pb_raddr = pos_nx[PAW-1:0] ^ {{(PAW-5){1'b0}}, 1'b1, 4'd0};
+
+    // The CRC pair: the receiver's while it takes bytes, the response encoder's while it waits.
     wire [15:0] crc16_next;
     wire [31:0] crc32_next;
-    drf_crc16_byte u_crc16 (.crc_in(crc16), .data(in_data), .crc_out(crc16_next));
-    drf_crc32_byte u_crc32 (.crc_in(crc32), .data(in_data), .crc_out(crc32_next));
+    wire tx = state == S_WAIT;
+    wire [7:0] crc_data = tx ? tx_crc_data : in_data;
+    drf_crc16_byte u_crc16 (.crc_in(crc16), .data(crc_data), .crc_out(crc16_next));
+    drf_crc32_byte u_crc32 (.crc_in(crc32), .data(crc_data), .crc_out(crc32_next));
+    wire crc_init = tx ? tx_crc_init : take && state == S_SYNC1 && in_data == 8'h4E;
+    wire crc16_en = tx ? tx_crc16_en : take && state == S_HDR && pos[2:0] < 3'd6;
+    wire crc32_en = tx ? tx_crc32_en : take && state >= S_HDR;
+    assign crc32_lo = crc32[7:0];
+    always @(posedge clk) begin
+        if (crc_init) begin
+            crc16 <= CRC16_SYNC;
+            crc32 <= CRC32_SYNC;
+        end else begin
+            if (crc16_en) crc16 <= crc16_next;
+            if (crc32_en) crc32 <= crc32_next;
+        end
+    end
 
     wire idle = state != S_HUNT && state != S_WAIT && !take && idle_cnt == IDLE_LAST;
 
     always @(posedge clk) begin
+        pos <= pos_nx;
         if (rst) begin
             state <= S_HUNT;
+            slot <= 1'b0;
             idle_cnt <= {IW{1'b0}};
             junk1 <= 1'b0;
             junk2 <= 1'b0;
@@ -77,9 +130,12 @@ module drf_frame_rx #(
             junk1 <= 1'b0;
             junk2 <= 1'b0;
             hdr_err <= 1'b0;
+            if (key_commit) slot <= !slot;
             // The idle timer runs only inside a frame and restarts with every byte.
             if (take || state == S_HUNT || state == S_WAIT) idle_cnt <= {IW{1'b0}};
             else idle_cnt <= idle_cnt + 1'b1;
+            // Key bytes (header 2-7, FCRC) against the remembered frame's.
+            if (take && in_key && in_data != pb_rdata) key_match <= 1'b0;
 
             if (idle) begin
                 case (state)
@@ -91,12 +147,8 @@ module drf_frame_rx #(
                         hdr_err <= 1'b1;
                         state <= S_HUNT;
                     end
-                    S_DISC: begin
-                        ev_kind <= EV_TOO_LONG;
-                        state <= S_WAIT;
-                    end
                     default: begin // payload or FCRC after a valid header
-                        ev_kind <= EV_TRUNCATED;
+                        ev_kind <= over ? EV_TOO_LONG : EV_TRUNCATED;
                         state <= S_WAIT;
                     end
                 endcase
@@ -111,9 +163,7 @@ module drf_frame_rx #(
                     S_SYNC1: begin
                         if (in_data == 8'h4E) begin
                             state <= S_HDR;
-                            pos <= 16'd2;
-                            crc16 <= CRC16_SYNC;
-                            crc32 <= CRC32_SYNC;
+                            key_match <= 1'b1;
                         end else if (in_data == 8'hD0) begin
                             junk1 <= 1'b1; // the earlier SYNC0; keep hunting from this one
                         end else begin
@@ -122,9 +172,6 @@ module drf_frame_rx #(
                         end
                     end
                     S_HDR: begin
-                        pos <= pos + 1'b1;
-                        crc32 <= crc32_next;
-                        if (pos < 16'd6) crc16 <= crc16_next;
                         case (pos[2:0])
                             3'd2: opcode <= in_data;
                             3'd3: tag <= in_data;
@@ -132,44 +179,25 @@ module drf_frame_rx #(
                             3'd5: len[15:8] <= in_data;
                             3'd6: hcrc_lo <= in_data;
                             default: begin // byte 7: the header is complete
-                                pos <= 16'd0;
+                                over <= {16'd0, len} > MAXP;
                                 if ({in_data, hcrc_lo} != crc16) begin
                                     // Rule 2: drop without an answer, hunt from the next byte.
                                     hdr_err <= 1'b1;
                                     state <= S_HUNT;
-                                end else if ({16'd0, len} > MAXP) begin
-                                    skip <= {1'b0, len} + 17'd4;
-                                    state <= S_DISC;
                                 end else begin
+                                    // Rule 3: an oversize frame's len + 4 bytes are skipped.
                                     state <= len == 16'd0 ? S_FCRC : S_PAY;
                                 end
                             end
                         endcase
                     end
-                    S_PAY: begin
-                        crc32 <= crc32_next;
-                        if (pos == len - 1'b1) begin
-                            pos <= 16'd0;
-                            state <= S_FCRC;
-                        end else begin
-                            pos <= pos + 1'b1;
-                        end
-                    end
-                    S_FCRC: begin
-                        pos <= pos + 1'b1;
-                        fcrc <= {in_data, fcrc[31:8]};
+                    S_PAY: if (pos_inc == len) state <= S_FCRC;
+                    S_FCRC:
                         if (pos[1:0] == 2'd3) begin
-                            ev_kind <= {in_data, fcrc[31:8]} == ~crc32 ? EV_OK : EV_BAD_CRC;
+                            ev_kind <= over ? EV_TOO_LONG :
+                                       crc32_next == CRC32_RESIDUE ? EV_OK : EV_BAD_CRC;
                             state <= S_WAIT;
                         end
-                    end
-                    S_DISC: begin
-                        skip <= skip - 1'b1;
-                        if (skip == 17'd1) begin
-                            ev_kind <= EV_TOO_LONG;
-                            state <= S_WAIT;
-                        end
-                    end
                     default: state <= S_HUNT;
                 endcase
             end
