@@ -166,38 +166,35 @@ module drf_core #(
     wire r_rd_en = eng == E_GEMM ? gemm_r_rd_en : host_re && host_r;
     wire [RAW-1:0] r_rd_base = eng == E_GEMM ? gemm_r_rd_base : host_addr[RAW-1:0];
 
+    // D writes: the engines drive zero address and data while they do not write, and clr_addr is
+    // zero outside RESET (it wraps to 0 at the end), so the write port is an OR of the sources.
+    wire host_dwe = eng == E_NONE && host_we && host_d;
+    wire d_we = gemm_d_we | fg_d_we | fa_d_we | clearing | host_dwe;
+    wire [DAW-1:0] d_waddr = gemm_d_waddr | fg_d_waddr | fa_d_waddr | clr_addr[DAW-1:0] |
+                             (host_addr[DAW-1:0] & {DAW{host_dwe}});
+    wire [31:0] d_wdata = gemm_d_wdata | fg_d_wdata | fa_d_wdata | (host_wdata[31:0] & {32{host_dwe}});
     reg d_re;
     reg [DAW-1:0] d_raddr;
-    reg d_we;
-    reg [DAW-1:0] d_waddr;
-    reg [31:0] d_wdata;
     reg [3:0] d_wbe;
     always @(*) begin
         case (eng)
             E_GEMM: begin
-                d_re = gemm_d_re; d_raddr = gemm_d_raddr;
-                d_we = gemm_d_we; d_waddr = gemm_d_waddr; d_wdata = gemm_d_wdata; d_wbe = gemm_d_wbe;
+                d_re = gemm_d_re; d_raddr = gemm_d_raddr; d_wbe = gemm_d_wbe;
             end
             E_QGRAD: begin
-                d_re = fg_d_re; d_raddr = fg_d_raddr;
-                d_we = fg_d_we; d_waddr = fg_d_waddr; d_wdata = fg_d_wdata; d_wbe = fg_d_wbe;
+                d_re = fg_d_re; d_raddr = fg_d_raddr; d_wbe = fg_d_wbe;
             end
             E_QACT: begin
-                d_re = fa_d_re; d_raddr = fa_d_raddr;
-                d_we = fa_d_we; d_waddr = fa_d_waddr; d_wdata = fa_d_wdata; d_wbe = fa_d_wbe;
+                d_re = fa_d_re; d_raddr = fa_d_raddr; d_wbe = fa_d_wbe;
             end
             E_PACK: begin
-                d_re = pk_d_re; d_raddr = pk_d_raddr;
-                d_we = 1'b0; d_waddr = {DAW{1'b0}}; d_wdata = 32'd0; d_wbe = 4'd0;
+                d_re = pk_d_re; d_raddr = pk_d_raddr; d_wbe = 4'd0;
             end
             E_CLEAR: begin
-                d_re = 1'b0; d_raddr = {DAW{1'b0}};
-                d_we = 1'b1; d_waddr = clr_addr[DAW-1:0]; d_wdata = 32'd0; d_wbe = 4'hF;
+                d_re = 1'b0; d_raddr = {DAW{1'b0}}; d_wbe = 4'hF;
             end
             default: begin
-                d_re = host_re && host_d; d_raddr = host_addr[DAW-1:0];
-                d_we = host_we && host_d; d_waddr = host_addr[DAW-1:0];
-                d_wdata = host_wdata[31:0]; d_wbe = 4'hF;
+                d_re = host_re && host_d; d_raddr = host_addr[DAW-1:0]; d_wbe = 4'hF;
             end
         endcase
     end

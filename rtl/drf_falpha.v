@@ -70,7 +70,7 @@ module drf_falpha #(
     reg [DAW-1:0] ra;        // read pointer in the record (flags, thresholds)
 
     // Datapath
-    reg [31:0]    acc;       // accumulator of the current element
+    reg [31:0]    acc_n;     // accumulator of the current element, inverted (~acc = -acc - 1)
     reg           dir;       // direction bit d of the current channel
     reg [7:0]     count;     // thresholds passed so far
 
@@ -86,10 +86,12 @@ module drf_falpha #(
             rtag <= TAG_NONE;
     end
 
-    // Compare (spec 5), signed: d = 0 counts acc >= T, d = 1 counts acc <= T = acc < T or acc == T.
-    wire lt  = $signed(acc) < $signed(d_rdata);
-    wire eq  = (acc == d_rdata);
-    wire hit = dir ? (lt || eq) : !lt;
+    // Compare (spec 5), signed: d = 0 counts acc >= T, d = 1 counts acc <= T. With ~acc = -acc - 1,
+    // acc >= T iff ~acc + T < 0, and acc <= T iff ~acc + T + 1 >= 0: one 33-bit sum with carry-in
+    // d, whose sign decides (no inverter in front of the carry chain, no equality compare).
+    wire [32:0] cmp = {acc_n[31], acc_n} + {d_rdata[31], d_rdata} + {32'd0, dir};
+    wire hit = cmp[32] ^ dir;
+    wire [31:0] unused_cmp = cmp[31:0];  // only the sign is used
 
     // ---------------------------------------------------------------------------------------------
     // Sequencer
@@ -162,7 +164,7 @@ module drf_falpha #(
     // Data of last cycle's read
     always @(posedge clk) begin
         case (rtag)
-            TAG_ACC: acc <= d_rdata;
+            TAG_ACC: acc_n <= ~d_rdata;
             TAG_FLG: dir <= d_rdata[0];
             TAG_THR: if (hit) count <= count + 8'd1;
             default: ;
@@ -176,8 +178,9 @@ module drf_falpha #(
     // ---------------------------------------------------------------------------------------------
     // Writes: the previous element's code at WR.
     assign d_we    = (st == ST_WR) && have_prev;
-    assign d_waddr = cp[DAW+1:2];
-    assign d_wdata = {4{count}};
+    // Address and data are zero without a write (drf_core ORs the engines' write ports).
+    assign d_waddr = d_we ? cp[DAW+1:2] : {DAW{1'b0}};
+    assign d_wdata = {4{d_we ? count : 8'd0}};
     assign d_wbe   = 4'b0001 << cp[1:0];
 endmodule
 

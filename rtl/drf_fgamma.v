@@ -287,8 +287,9 @@ module drf_fgamma #(
     // after LOAD is DIV (the prefetch reads one cycle later) or LOAD; after FIN comes NEXT.
     wire mwr = (st == ST_MWR);
     assign d_we    = mwr || cw;
-    assign d_waddr = mwr ? mp : cp[BW-1:2];
-    assign d_wdata = mwr ? {17'd0, mx} : {4{code_r}};
+    // Address and data are zero without a write (drf_core ORs the engines' write ports).
+    assign d_waddr = mwr ? mp : cw ? cp[BW-1:2] : {DAW{1'b0}};
+    assign d_wdata = mwr ? {17'd0, mx} : cw ? {4{code_r}} : 32'd0;
     assign d_wbe   = mwr ? 4'hF : (4'b0001 << cp[1:0]);
 
     // ---------------------------------------------------------------------------------------------

@@ -140,7 +140,8 @@ module drf_gemm #(
     reg [3:0]      s_top;     // first s of a tile
     reg [3:0]      s_top_sum; // ... of a sum pass
     reg [4:0]      su_thr_l, su_thr_r;  // setup phase B bounds
-    reg            neg_t, neg_b, c_cin;           // drain: signs of the two terms of C
+    reg            inv_t, inv_c, c_cin;  // drain: C = (t ^ -inv_t) + b + c_cin, inverted if inv_c
+    reg            sel_corr;             // ... b = corr_j (SU, US), else K·n_L·n_R (SS) or 0 (UU)
     always @(posedge clk) begin
         k_esz <= esz;
         k_ldc_w <= ldc_w;
@@ -152,9 +153,10 @@ module drf_gemm #(
         s_top_sum <= a_br - 4'd1;
         su_thr_l <= {1'b0, a_bl} + 5'd9;
         su_thr_r <= {1'b0, a_br} + 5'd9;
-        neg_t <= a_fr;
-        neg_b <= a_fl & ~a_fr;
-        c_cin <= a_fl | a_fr;
+        inv_t <= a_fl | a_fr;
+        inv_c <= a_fl & ~a_fr;
+        c_cin <= a_fr;
+        sel_corr <= needs_sum;
     end
 
     // ---------------------------------------------------------------------------------------------
@@ -168,8 +170,9 @@ module drf_gemm #(
     reg [LAW-1:0]  ltop;      // Lbase + (bL-1)·KW·P_M: the first pair of a tile
     reg [RAW-1:0]  rtop;      // Rbase + (bR-1)·KW·N
     reg [RAW-1:0]  r_jump;    // N - 2·KW·N: R step from (q, KW-1) to (q-1, 0)
-    reg [31:0]     g_knn;     // K·n_L·n_R (SS)
-    reg [15:0]     su_nn;     // n_L·n_R, shifted left as its bits are used (MSB first)
+    reg [31:0]     g_knn;     // K·n_L·n_R (SS; 0 otherwise)
+    reg [3:0]      su_i;      // bit of n_L·n_R used next (MSB first)
+    reg            su_nb;     // that bit, SS only
     wire [14:0]    arg_k_m1 = args[128 +: 15] - 15'd1;
     wire [8:0]     arg_kw_m1 = arg_k_m1[14:6];  // KW - 1 of the args
 
@@ -200,15 +203,19 @@ module drf_gemm #(
     assign busy = state != ST_IDLE;
 
     // Setup datapath. Phase A (t = 0..9): KW·P_M and KW·P_N by shift-add over the bits of KW.
-    // Phase B (t = 10..17): ltop, rtop by repeated adds; r_jump. K·n_L·n_R (t = 0..15) by
-    // shift-add over the 16 bits of n_L·n_R = 2^(bL+bR) - 2^bL - 2^bR + 1. The step enables are
-    // registered a cycle ahead (su_*).
+    // Phase B (t = 10..17): ltop, rtop by repeated adds; r_jump. K·n_L·n_R (t = 0..15, SS only)
+    // by shift-add over the 16 bits of n_L·n_R = (2^bL - 1)(2^bR - 1), MSB first: bit i is set iff
+    // i = 0, or exactly one of bL, bR is <= i, or bL < i, bR < i and i < bL + bR. The step
+    // enables and that bit are registered a cycle ahead (su_*).
     reg       su_a, su_j, su_l, su_r;
     wire [4:0] su_t1 = su_t + 5'd1;
-    wire [4:0]  arg_bb = {1'b0, args[160 +: 4]} + {1'b0, args[168 +: 4]};
-    wire [16:0] arg_nn = (17'd1 << arg_bb) - (17'd1 << args[160 +: 4]) - (17'd1 << args[168 +: 4]) +
-                         17'd1;
+    wire [3:0] su_in = state == ST_IDLE ? 4'd15 : su_i - 4'd1;  // next su_i
+    wire [4:0] su_bb = {1'b0, a_bl} + {1'b0, a_br};
+    wire       su_bit = su_in == 4'd0 || ((su_in >= a_bl) ^ (su_in >= a_br)) ||
+                        (su_in > a_bl && su_in > a_br && {1'b0, su_in} < su_bb);
     always @(posedge clk) begin
+        su_i <= su_in;
+        su_nb <= a_fl & a_fr & su_bit;
         su_a <= state == ST_IDLE || su_t1 < 5'd10;
         su_j <= state != ST_IDLE && su_t1 == 5'd10;
         su_l <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_l;
@@ -216,7 +223,6 @@ module drf_gemm #(
         if (state == ST_IDLE) begin
             su_t <= 5'd0;
             su_kw <= {1'b0, arg_kw_m1} + 10'd1;
-            su_nn <= arg_nn[15:0];
             kwm <= {LAW{1'b0}};
             kwn <= {RAW{1'b0}};
             ltop <= args[0 +: LAW];
@@ -230,8 +236,7 @@ module drf_gemm #(
                 su_kw <= {su_kw[8:0], 1'b0};
             end
             if (!su_t[4]) begin
-                g_knn <= {g_knn[30:0], 1'b0} + (su_nn[15] ? {16'd0, a_k} : 32'd0);
-                su_nn <= {su_nn[14:0], 1'b0};
+                g_knn <= {g_knn[30:0], 1'b0} + (su_nb ? {16'd0, a_k} : 32'd0);
             end
             if (su_j)
                 r_jump <= a_pn[RAW-1:0] - {kwn[RAW-2:0], 1'b0};
@@ -561,7 +566,6 @@ module drf_gemm #(
     // DPU array; shadows chained in row-major order, drained from DPU (0, 0)
     // ---------------------------------------------------------------------------------------------
 
-    wire             take;           // the drain takes the chain head, the chain shifts
     wire [32*E+31:0] chain;          // shadow of DPU e at [32e +: 32]; a zero word at the end
     wire [31:0]      head = chain[31:0];
     assign chain[32*E +: 32] = 32'd0;
@@ -604,7 +608,7 @@ module drf_gemm #(
     reg [2:0]      d_h;               // sum pass: Horner step for n_L·SR_j
     reg [DAW-1:0]  d_addr, d_rowaddr;
     reg [31:0]     d_x;               // sum pass: Horner partial
-    reg [32*COLS-1:0] corr;           // n_L·SR_j of the band, rotating, column j at the head
+    reg [31:0]     corr;              // n_L·SR_j of the band for column d_c (read from cmem)
 
     // The drain's state machine: next state (nd_*) and `take`, registered a cycle ahead because it
     // fans out to every shadow.
@@ -615,11 +619,14 @@ module drf_gemm #(
     wire sum_take = take_q & d_sum;
     wire el_take = take_q & ~d_sum;
     wire el_done = d_act & ~d_sum & (~a_acc64 | d_ph);
-    assign take = take_q;
     wire [31:0] horner = (d_h == 3'd0 ? 32'd0 : {d_x[30:0], 1'b0}) + head;
 
     reg       nd_act, nd_sum, nd_ph;
     reg [2:0] nd_h;
+    // The column after this cycle: it addresses cmem one cycle ahead.
+    wire [CB-1:0] nd_c = cap ? {CB{1'b0}} :
+                         sum_take || (el_done && d_c != COL_LAST) ? d_c + 1'b1 :
+                         el_done ? {CB{1'b0}} : d_c;
     always @* begin
         nd_act = d_act;
         nd_sum = d_sum;
@@ -662,46 +669,42 @@ module drf_gemm #(
             d_c <= {CB{1'b0}};
             d_addr <= pend_dtile;
             d_rowaddr <= pend_dtile;
-        end else if (sum_take) begin
-            d_c <= d_c + 1'b1;
         end else if (el_done) begin
             if (d_c == COL_LAST) begin
-                d_c <= {CB{1'b0}};
                 d_r <= d_r + 1'b1;
                 d_rowaddr <= d_rowaddr + k_ldc_w;
                 d_addr <= d_rowaddr + k_ldc_w;
             end else begin
-                d_c <= d_c + 1'b1;
                 d_addr <= d_addr + k_esz;
             end
         end
+        d_c <= nd_c;
         if (rst) begin
             d_act <= 1'b0;
             take_q <= 1'b0;
         end
     end
 
-    wire [31:0] corr_in = d_sum ? horner : corr[31:0];
-    always @(posedge clk)
+    // The band's corr_j, one word per column, in a small RAM (an EBR on the iCE40): the sum pass
+    // writes column d_c at its take; the read follows nd_c, so corr is column d_c's word. No
+    // column is read in the cycle it is written.
+    (* no_rw_check, ram_style = "block" *)
+    reg [31:0] cmem [0:(1 << CB) - 1];
+    always @(posedge clk) begin
         d_x <= horner;
-    generate
-        if (COLS == 1) begin : g_corr1
-            always @(posedge clk)
-                if (take)
-                    corr <= corr_in;
-        end else begin : g_corrn
-            always @(posedge clk)
-                if (take)
-                    corr <= {corr_in, corr[32*COLS-1:32]};
-        end
-    endgenerate
+        if (sum_take)
+            cmem[d_c] <= horner;
+        corr <= cmem[nd_c];
+    end
 
     // C from the chain head (P or X) and the band's corr_j. Every C fits int32 (spec 3.1), so
     // 32-bit arithmetic modulo 2^32 gives it exactly: no wider intermediate is needed.
-    // One adder: C = (t ^ -neg_t) + (b ^ -neg_b) + (neg_t | neg_b), t = acc·2^fl,
-    // UU: t; SU: t - corr; US: corr - t; SS: K·n_L·n_R - t. The sum is registered at the take (s2).
-    wire [31:0] c_t = (a_fl ? {head[30:0], 1'b0} : head) ^ {32{neg_t}};
-    wire [31:0] c_b = (a_fr & a_fl ? g_knn : needs_sum ? corr[31:0] : 32'd0) ^ {32{neg_b}};
+    // One adder, t = acc·2^fl, b = corr_j (SU, US), K·n_L·n_R (SS) or 0 (UU):
+    //   UU: t + b = t;  US: ~t + b + 1 = corr - t;  SS: ~t + b + 1 = K·n_L·n_R - t;
+    //   SU: ~(~t + b) = t - corr (the output inverted: ~x = -x - 1).
+    // The sum is registered at the take (s2).
+    wire [31:0] c_t = (a_fl ? {head[30:0], 1'b0} : head) ^ {32{inv_t}};
+    wire [31:0] c_b = g_knn | (corr & {32{sel_corr}});
 
     // Element pipeline, from the take in cycle T: s2 holds C in T+1 and T+2 (the next take is at
     // T+2 for ACC64). WRITE32 writes it in T+2. ACC64 samples scale·C at the end of T+2 (s3, valid
@@ -722,7 +725,7 @@ module drf_gemm #(
         s2_v1 <= el_take & d_rmask[d_r] & d_cmask[d_c];
         s2_v2 <= s2_v1 & a_acc64;
         if (el_take) begin
-            s2_c <= c_add[32:1];
+            s2_c <= c_add[32:1] ^ {32{inv_c}};
             s2_addr <= d_addr;
         end
         s3_v <= s2_v2;
@@ -740,6 +743,11 @@ module drf_gemm #(
             d_we <= s2_v1;
             d_waddr <= s2_addr;
             d_wdata <= s2_c;
+        end
+        // The write address and data are zero while no write is issued (drf_core ORs the engines).
+        if (a_acc64 ? ~(s3_v | s4_v) : ~s2_v1) begin
+            d_waddr <= {DAW{1'b0}};
+            d_wdata <= 32'd0;
         end
         if (rst) begin
             s2_v1 <= 1'b0;
@@ -760,7 +768,7 @@ module drf_gemm #(
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
     // command engine has validated them (spec 8.5, 2.3). Bit 16 of n_L·n_R (< 2^16), bit 31 of
     // the Horner partial (n_L·SR_j < 2^31) and the carry-in bits of two adders.
-    wire unused_ok = ^{args, arg_nn[16], d_x[31], c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4]};
+    wire unused_ok = ^{args, d_x[31], c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4]};
     /* verilator lint_on UNUSED */
 
 endmodule
