@@ -9,8 +9,10 @@
 #include <glib.h>
 #include <linux/usbdevice_fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <umockdev.h>
+#include <unistd.h>
 
 #include "device.h"
 
@@ -514,4 +516,33 @@ void ftdi_mock_vanish_in(ftdi_mock *m, int dev, int ms)
     g_mutex_lock(&m->lock);
     m->devs[dev].vanish_at_us = g_get_monotonic_time() + (gint64)ms * 1000 + 1;
     g_mutex_unlock(&m->lock);
+}
+
+/* Whether libumockdev-preload is mapped into this process. */
+static int preload_loaded(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "libumockdev-preload") != NULL;
+    fclose(f);
+    return found;
+}
+
+int ftdi_mock_ensure_preload(char **argv)
+{
+    if (!preload_loaded() && !getenv("DRF_USB_TEST_REEXEC")) {
+        /* started without umockdev-wrapper: do what it does, once */
+        const char *pre = getenv("LD_PRELOAD");
+        char *val = g_strdup_printf("libumockdev-preload.so.0%s%s", pre && *pre ? ":" : "",
+                                    pre ? pre : "");
+        setenv("LD_PRELOAD", val, 1);
+        setenv("DRF_USB_TEST_REEXEC", "1", 1);
+        execv("/proc/self/exe", argv);
+        g_free(val); /* exec failed: the caller reports that the preload is missing */
+    }
+    return preload_loaded();
 }

@@ -27,6 +27,11 @@ typedef struct {
     uint16_t value, index, length;
 } ftdi_mock_ctrl;
 
+/* Makes sure libumockdev-preload is loaded: a program started without umockdev-wrapper restarts
+ * itself once with the preload added to LD_PRELOAD (argv as main got it). Returns 1 if the preload
+ * is loaded, 0 if it cannot be (LD_PRELOAD ignored): then the caller prints why and skips. */
+int ftdi_mock_ensure_preload(char **argv);
+
 /* A testbed with a root hub (1d6b:0002, bus 1 address 1) and no FTDI device yet. NULL unless the
  * program runs under libumockdev-preload. */
 ftdi_mock *ftdi_mock_new(void);

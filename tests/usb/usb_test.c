@@ -643,34 +643,10 @@ Suite *suite_usb_transport(void)
     return s;
 }
 
-/* Whether libumockdev-preload is mapped into this process. */
-static int preload_loaded(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return 0;
-    char line[512];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, "libumockdev-preload") != NULL;
-    fclose(f);
-    return found;
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
-    if (!preload_loaded() && !getenv("DRF_USB_TEST_REEXEC")) {
-        /* started without umockdev-wrapper: do what it does, once */
-        const char *pre = getenv("LD_PRELOAD");
-        char *val = g_strdup_printf("libumockdev-preload.so.0%s%s", pre && *pre ? ":" : "",
-                                    pre ? pre : "");
-        setenv("LD_PRELOAD", val, 1);
-        setenv("DRF_USB_TEST_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);
-        g_free(val); /* exec failed: fall through to the message below */
-    }
-    if (!preload_loaded()) {
+    if (!ftdi_mock_ensure_preload(argv)) {
         const char *pre = getenv("LD_PRELOAD");
         printf("usb tests skipped: libumockdev-preload is not loaded (LD_PRELOAD=%s), so umockdev "
                "cannot emulate devices in this environment; run under umockdev-wrapper\n",
