@@ -93,11 +93,16 @@ module drf_cmd #(
     localparam [31:0] TIMEOUT32 = RX_TIMEOUT_US, CLOCK32 = CLOCK_HZ;
     localparam [31:0] MAX_K = 32'd32768;
     localparam [32:0] L_WORDS = 33'd1 << LAW, R_WORDS = 33'd1 << RAW, D_WORDS = 33'd1 << DAW;
-    localparam [383:0] INFO_DATA = {
-        32'd0, TIMEOUT32, CLOCK32, 16'd1 /* f_gamma lanes */, 16'd64 /* DPU word */,
-        COLS32[15:0], ROWS32[15:0],
-        MAX_K, D_WORDS[31:0], R_WORDS[31:0], L_WORDS[31:0], MAXP,
-        IMPL_RTL, PROTO_VERSION, 32'h41465244 /* "DRFA" */};
+    // Built by a function: its sized arguments keep Verilator 5.006 from taking the
+    // parameter-derived values for unsized ones in the concatenation (WIDTHCONCAT).
+    function [383:0] info_data(input [31:0] timeout, input [31:0] clock, input [31:0] maxp);
+        info_data = {
+            32'd0, timeout, clock, 16'd1 /* f_gamma lanes */, 16'd64 /* DPU word */,
+            COLS32[15:0], ROWS32[15:0],
+            MAX_K, D_WORDS[31:0], R_WORDS[31:0], L_WORDS[31:0], maxp,
+            IMPL_RTL, PROTO_VERSION, 32'h41465244 /* "DRFA" */};
+    endfunction
+    localparam [383:0] INFO_DATA = info_data(TIMEOUT32, CLOCK32, MAXP);
     // State RAM: INFO at 0, live counters at 64 + (STATS offset), the STATS snapshot at 128.
     localparam [7:0] A_OK = 8'd64, A_ERR = 8'd68, A_HDR = 8'd72, A_JUNK = 8'd76, A_DUP = 8'd80,
                      A_GEMM = 8'd88, A_BIN = 8'd96;

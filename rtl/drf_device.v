@@ -28,8 +28,10 @@ module drf_device #(
     // Payload buffer: the payload, and above it the receiver's two 16-byte frame-key slots.
     localparam PAW = $clog2(MAX_PAYLOAD + 32);
     // INFO's rx_timeout_us: the idle time rounded up to whole microseconds (64-bit: no overflow).
-    localparam [31:0] CLK32 = CLOCK_HZ;
-    localparam [63:0] CLK64 = {32'd0, CLK32};
+    function [63:0] widen(input [31:0] x);  // (a concatenation with a parameter-derived
+        widen = {32'd0, x};                  // value trips Verilator 5.006's WIDTHCONCAT)
+    endfunction
+    localparam [63:0] CLK64 = widen(CLOCK_HZ);
     localparam [63:0] RX_TIMEOUT_US64 = (64'd1000000 * RX_IDLE_CYCLES + CLK64 - 64'd1) / CLK64;
     localparam [31:0] RX_TIMEOUT_US = RX_TIMEOUT_US64[31:0];
 
