@@ -42,7 +42,6 @@ static int run_case(drf_sim *sim, ref_device *ref, const drf_sim_geometry *g, ui
         fprintf(stderr, "bench_rtl: the golden model rejected the GEMM\n");
         return -1;
     }
-    drf_sim_clear_counters(sim);
     int64_t wall = drf_sim_cmd(sim, DRF_OP_GEMM, p, sizeof p, 1ull << 34);
     if (wall < 0) {
         fprintf(stderr, "bench_rtl: the RTL did not finish\n");

@@ -56,10 +56,9 @@ module drf_cmd #(
     output wire [31:0] host_addr,
     output wire [63:0] host_wdata,
     input wire [63:0] host_rdata,
-    output wire stats_clear,
     input wire [31:0] lfsr_state,
-    input wire [63:0] cycles,
-    input wire [63:0] busy_cycles,
+    input wire [31:0] cycles,        // the core's counts for its last command
+    input wire [31:0] busy_cycles,
     // Response byte stream to the PHY
     output reg tx_valid,
     output reg [7:0] tx_data,
@@ -105,14 +104,14 @@ module drf_cmd #(
     localparam [383:0] INFO_DATA = info_data(TIMEOUT32, CLOCK32, MAXP);
     // State RAM: INFO at 0, live counters at 64 + (STATS offset), the STATS snapshot at 128.
     localparam [7:0] A_OK = 8'd64, A_ERR = 8'd68, A_HDR = 8'd72, A_JUNK = 8'd76, A_DUP = 8'd80,
-                     A_GEMM = 8'd88, A_BIN = 8'd96;
+                     A_GEMM = 8'd88, A_BIN = 8'd96, A_CYC = 8'd104, A_BUSY = 8'd112;
 
     // ---- engine states ----
     localparam [4:0] C_ZERO = 5'd0, C_IDLE = 5'd1, C_DECIDE = 5'd2, C_UFETCH = 5'd3,
                      C_UEXEC = 5'd4, C_FBYTE = 5'd5, C_FSHIFT = 5'd6, C_MUL = 5'd7, C_EXEC = 5'd8,
                      C_RMW = 5'd9, C_BIN = 5'd10, C_CORE_START = 5'd11, C_CORE_WAIT = 5'd12,
                      C_WRITE = 5'd13, C_SNAP = 5'd14, C_RESP_START = 5'd15, C_RESP = 5'd16,
-                     C_FINISH = 5'd17, C_ACK = 5'd18;
+                     C_FINISH = 5'd17, C_ACK = 5'd18, C_FOLD = 5'd19;
     reg [4:0] state;
     reg [2:0] st;          // status of the response being built
     reg ev_ok;             // the event is a frame that passed both CRCs
@@ -264,25 +263,29 @@ module drf_cmd #(
     reg [5:0] j;           // RMW / SNAP / ZERO byte index
     reg [7:0] rmw_a;       // counter address
     reg rmw_wide;          // 8 bytes (else 4)
-    reg rmw_p;             // add P (else rmw_inc at byte 0)
+    reg [1:0] rmw_src;     // the addend: 0 rmw_inc (at byte 0), 1 P, 2 cycles, 3 busy_cycles
     reg [7:0] rmw_inc;
     reg rmw_cy;
     reg [4:0] rmw_next, zero_next;
     wire [5:0] jm = j - 1'b1;
     wire [63:0] p64 = {{(64-W){1'b0}}, P};
-    wire [7:0] rmw_addend = rmw_p ? p64[8*jm[2:0]+:8] : (jm == 6'd0 ? rmw_inc : 8'd0);
+    wire [31:0] core_cnt = rmw_src[0] ? busy_cycles : cycles;
+    wire [7:0] rmw_addend = rmw_src == 2'd1 ? p64[8*jm[2:0]+:8] :
+                            rmw_src[1] ? (jm[2] ? 8'd0 : core_cnt[8*jm[1:0]+:8]) :
+                            jm == 6'd0 ? rmw_inc : 8'd0;
     wire [8:0] rmw_sum = {1'b0, ram_rdata} + {1'b0, rmw_addend} + {8'd0, rmw_cy};
-    // STATS bytes the core provides: LFSR (20..23), cycles (40..47), busy_cycles (48..55).
-    wire [63:0] core_word = jm[5:3] == 3'd2 ? {lfsr_state, 32'd0} :
-                            jm[5:3] == 3'd5 ? cycles : busy_cycles;
-    wire core_sel = (jm[5:3] == 3'd2 && jm[2]) || jm[5:3] == 3'd5 || jm[5:3] == 3'd6;
-    wire [7:0] core_byte = core_word[8*jm[2:0]+:8];
+    // STATS bytes the core provides: the LFSR state (20..23). cycles and busy_cycles are RAM
+    // counters like the others: the core's counts are added after each core command (C_FOLD).
+    wire core_sel = jm[5:2] == 4'd5;
+    wire [7:0] core_byte = lfsr_state[8*jm[1:0]+:8];
     reg [7:0] pend_junk;   // junk bytes not yet added to the RAM counter
     reg [3:0] pend_hdr;
-    reg stats_clr;
-    assign stats_clear = stats_clr;
 
-    // ---- WRITE: payload bytes 8.. into words, one byte per cycle ----
+    // ---- WRITE: payload bytes 8.. into words, one byte per cycle; READ: words out as bytes ----
+    // wreg is a byte shift register for both. WRITE shifts each payload byte in at the top of the
+    // word (byte 7, or byte 3 for 4-byte D words), so a full word is in place after its last byte.
+    // READ takes the first byte of a word straight from the memory and keeps the word shifted
+    // right by one byte, so every later byte is wreg[7:0].
     reg [PAW-1:0] w_ridx;  // next payload byte to read
     reg w_issue, w_vd, w_full;
     reg [63:0] wreg;
@@ -312,7 +315,8 @@ module drf_cmd #(
     wire [RIW-1:0] di = ri - RI_DATA;     // data index of the byte produced now
     wire [RIW-1:0] fi = ri - data_end; // FCRC byte index
     wire in_fcrc = ri >= data_end;
-    wire [7:0] read_byte = host_rdata[8*{di[2] && !id_d, di[1:0]}+:8];
+    wire rd_first = di[1:0] == 2'd0 && (id_d || !di[2]);  // the first byte of a READ word
+    wire [7:0] read_byte = rd_first ? host_rdata[7:0] : wreg[7:0];
     reg [7:0] data_byte, out_byte;
     always @(*) begin
         case (opcode)
@@ -398,12 +402,10 @@ module drf_cmd #(
             dup_valid <= 1'b0;
             tx_valid <= 1'b0;
             ack <= 1'b0;
-            stats_clr <= 1'b0;
             pend_junk <= 8'd0;
             pend_hdr <= 4'd0;
         end else begin
             ack <= 1'b0;
-            stats_clr <= 1'b0;
             if (tx_valid && tx_ready) tx_valid <= 1'b0;
             // Counter events of the receiver wait here until the engine adds them (C_IDLE).
             pend_junk <= pend_junk + {6'd0, junk2, junk1};
@@ -411,7 +413,7 @@ module drf_cmd #(
             case (state)
                 C_ZERO: begin // counters to zero (reset, RESET, STATS with the clear flag)
                     j <= j + 1'b1;
-                    if (j == 6'd39) begin
+                    if (j == 6'd55) begin
                         j <= 6'd0;
                         state <= zero_next;
                     end
@@ -420,7 +422,7 @@ module drf_cmd #(
                     j <= 6'd0;
                     rmw_cy <= 1'b0;
                     rmw_wide <= 1'b0;
-                    rmw_p <= 1'b0;
+                    rmw_src <= 2'd0;
                     rmw_next <= C_IDLE;
                     if (ack) begin
                         // the receiver drops ev_valid in this cycle
@@ -544,7 +546,7 @@ module drf_cmd #(
                         OP_GEMM: begin // gemm_ops += 1, then bin_ops += P
                             rmw_a <= A_GEMM;
                             rmw_wide <= 1'b1;
-                            rmw_p <= 1'b0;
+                            rmw_src <= 2'd0;
                             rmw_inc <= 8'd1;
                             rmw_next <= C_BIN;
                             state <= C_RMW;
@@ -564,13 +566,27 @@ module drf_cmd #(
                 end
                 C_BIN: begin
                     rmw_a <= A_BIN;
-                    rmw_p <= 1'b1;
+                    rmw_src <= 2'd1;
                     rmw_cy <= 1'b0;
                     rmw_next <= C_CORE_START;
                     state <= C_RMW;
                 end
                 C_CORE_START: if (cmd_ready) state <= C_CORE_WAIT;
-                C_CORE_WAIT: if (cmd_done) state <= C_RESP_START;
+                C_CORE_WAIT: if (cmd_done) begin // cycles += the core's count, then busy_cycles
+                    rmw_a <= A_CYC;
+                    rmw_wide <= 1'b1;
+                    rmw_src <= 2'd2;
+                    rmw_cy <= 1'b0;
+                    rmw_next <= C_FOLD;
+                    state <= C_RMW;
+                end
+                C_FOLD: begin
+                    rmw_a <= A_BUSY;
+                    rmw_src <= 2'd3;
+                    rmw_cy <= 1'b0;
+                    rmw_next <= C_RESP_START;
+                    state <= C_RMW;
+                end
                 C_WRITE: begin
                     if (w_issue) begin
                         w_ridx <= w_ridx + 1'b1;
@@ -579,7 +595,8 @@ module drf_cmd #(
                     w_vd <= w_issue;
                     w_full <= w_vd && w_last;
                     if (w_vd) begin
-                        wreg[8*bcnt+:8] <= pb_rdata;
+                        wreg <= {pb_rdata, wreg[63:8]};
+                        if (id_d) wreg[31:24] <= pb_rdata;
                         bcnt <= w_last ? 3'd0 : bcnt + 1'b1;
                     end
                     if (w_full) waddr <= waddr + 1'b1;
@@ -590,7 +607,6 @@ module drf_cmd #(
                     if (j == 6'd56) begin
                         // sampled; now cleared if asked (this frame is counted afterwards)
                         j <= 6'd0;
-                        stats_clr <= b0[0];
                         zero_next <= C_RESP_START;
                         state <= b0[0] ? C_ZERO : C_RESP_START;
                     end
@@ -606,6 +622,7 @@ module drf_cmd #(
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
                         ri <= ri + 1'b1;
+                        wreg <= {8'd0, rd_first ? host_rdata[63:8] : wreg[63:8]};
                         if (in_fcrc && fi[1:0] == 2'd3) state <= C_FINISH;
                     end
                 end
@@ -613,7 +630,7 @@ module drf_cmd #(
                     j <= 6'd0;
                     rmw_cy <= 1'b0;
                     rmw_wide <= 1'b0;
-                    rmw_p <= 1'b0;
+                    rmw_src <= 2'd0;
                     rmw_inc <= 8'd1;
                     rmw_next <= C_ACK;
                     state <= C_RMW;

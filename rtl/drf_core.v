@@ -25,11 +25,12 @@ module drf_core #(
     input wire [31:0] host_addr,
     input wire [63:0] host_wdata,
     output wire [63:0] host_rdata,
-    // Status
-    input wire stats_clear,
+    // Status: counters of the last command, restarted by each cmd_valid & cmd_ready (the command
+    // engine adds them to its 64-bit STATS counters after cmd_done). No command runs for 2^32
+    // cycles: the longest, a GEMM, takes fewer than about 2^(LAW+RAW) + 2^DAW cycles.
     output wire [31:0] lfsr_state,
-    output reg [63:0] cycles,      // cycles in which a command executes
-    output reg [63:0] busy_cycles  // cycles in which the DPU array does useful work
+    output reg [31:0] cycles,      // cycles in which the command executed
+    output reg [31:0] busy_cycles  // ... of them, cycles in which the DPU array did useful work
 );
     // Opcodes of spec 8.4 that reach the core
     localparam [7:0] OP_RESET = 8'h02, OP_GEMM = 8'h05, OP_QGRAD = 8'h06, OP_QACT = 8'h07,
@@ -230,9 +231,9 @@ module drf_core #(
 
     // ---- counters ----
     always @(posedge clk) begin
-        if (rst || stats_clear || lfsr_reset) begin
-            cycles <= 64'd0;
-            busy_cycles <= 64'd0;
+        if (rst || start) begin
+            cycles <= 32'd0;
+            busy_cycles <= 32'd0;
         end else begin
             if (eng != E_NONE) cycles <= cycles + 1'b1;
             if (gemm_array_busy) busy_cycles <= busy_cycles + 1'b1;

@@ -63,12 +63,12 @@ module drf_device #(
         .re(pb_re || !ev_valid), .raddr(pb_raddr), .rdata(pb_rdata)
     );
 
-    wire cmd_valid, cmd_ready, cmd_done, host_we, host_re, stats_clear;
+    wire cmd_valid, cmd_ready, cmd_done, host_we, host_re;
     wire [7:0] cmd_op;
     wire [319:0] cmd_args;
     wire [1:0] host_mem;
-    wire [31:0] host_addr, lfsr_state;
-    wire [63:0] host_wdata, host_rdata, cycles, busy_cycles;
+    wire [31:0] host_addr, lfsr_state, cycles, busy_cycles;
+    wire [63:0] host_wdata, host_rdata;
 
     drf_cmd #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW),
               .MAX_PAYLOAD(MAX_PAYLOAD), .PAW(PAW), .CLOCK_HZ(CLOCK_HZ),
@@ -84,7 +84,7 @@ module drf_device #(
         .cmd_done(cmd_done),
         .host_we(host_we), .host_re(host_re), .host_mem(host_mem), .host_addr(host_addr),
         .host_wdata(host_wdata), .host_rdata(host_rdata),
-        .stats_clear(stats_clear), .lfsr_state(lfsr_state), .cycles(cycles),
+        .lfsr_state(lfsr_state), .cycles(cycles),
         .busy_cycles(busy_cycles),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready)
     );
@@ -95,7 +95,7 @@ module drf_device #(
         .cmd_done(cmd_done),
         .host_we(host_we), .host_re(host_re), .host_mem(host_mem), .host_addr(host_addr),
         .host_wdata(host_wdata), .host_rdata(host_rdata),
-        .stats_clear(stats_clear), .lfsr_state(lfsr_state), .cycles(cycles),
+        .lfsr_state(lfsr_state), .cycles(cycles),
         .busy_cycles(busy_cycles)
     );
 endmodule

@@ -33,6 +33,7 @@ typedef struct {
     ref_device *ref;
     drf_dev *dev;
     uint64_t rng, seed, step, mismatches, frames, rtl_cycles;
+    uint64_t stats_busy; /* STATS answers of the RTL with busy_cycles > 0 */
     uint8_t tag;
     uint32_t max_payload, l_words, r_words, d_words, max_k, idle_us;
     uint8_t last[BUF_BYTES]; /* the last complete command frame sent: duplicates resend it */
@@ -140,7 +141,11 @@ static void compare(dc *c, const uint8_t *ref, size_t nref, const uint8_t *rtl, 
         } else if (op == (DRF_RESP_BIT | DRF_OP_INFO)) {
             ok = !memcmp(a, b, 9) && frame_crcs_ok(b, n) && info_fields_ok(c, b + 9, a + 9);
         } else {
-            ok = !memcmp(a, b, 9 + 40) && frame_crcs_ok(b, n); /* cycles, busy_cycles masked */
+            /* cycles and busy_cycles are the RTL's own: busy <= cycles <= the clock cycles run */
+            uint64_t cyc = drf_get64(b + 9 + 40), busy = drf_get64(b + 9 + 48);
+            ok = !memcmp(a, b, 9 + 40) && frame_crcs_ok(b, n) && busy <= cyc &&
+                 cyc <= drf_dev_time(c->dev);
+            c->stats_busy += busy > 0;
         }
         if (!ok) {
             report(c, "response differs");
@@ -706,11 +711,11 @@ int main(int argc, char **argv)
     }
     printf("devcosim: by opcode: INFO %" PRIu64 " RESET %" PRIu64 " WRITE %" PRIu64 " READ %" PRIu64
            " GEMM %" PRIu64 " QUANT_GRAD %" PRIu64 " QUANT_ACT %" PRIu64 " PACK %" PRIu64
-           " SEED %" PRIu64 " STATS %" PRIu64 " ECHO %" PRIu64 " unknown %" PRIu64 "; %" PRIu64
-           " RTL cycles\n",
+           " SEED %" PRIu64 " STATS %" PRIu64 " (%" PRIu64 " with busy_cycles > 0) ECHO %" PRIu64
+           " unknown %" PRIu64 "; %" PRIu64 " RTL cycles\n",
            c.kinds[1], c.kinds[2], c.kinds[3], c.kinds[4], c.kinds[5], c.kinds[6], c.kinds[7],
-           c.kinds[8], c.kinds[9], c.kinds[10], c.kinds[11], c.kinds[0] + c.kinds[12],
-           c.rtl_cycles);
+           c.kinds[8], c.kinds[9], c.kinds[10], c.stats_busy, c.kinds[11],
+           c.kinds[0] + c.kinds[12], c.rtl_cycles);
     printf("devcosim: golden statuses: OK %" PRIu64 " BAD_CRC %" PRIu64 " TOO_LONG %" PRIu64
            " TRUNCATED %" PRIu64 " BAD_OPCODE %" PRIu64 " BAD_LENGTH %" PRIu64 " BAD_ARG %" PRIu64
            " BAD_ADDR %" PRIu64 "\n",

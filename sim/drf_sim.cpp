@@ -43,7 +43,6 @@ extern "C" drf_sim *drf_sim_new(int argc, char **argv)
     s->top->cmd_valid = 0;
     s->top->host_we = 0;
     s->top->host_re = 0;
-    s->top->stats_clear = 0;
     for (int i = 0; i < 4; i++) tick(s);
     s->top->rst = 0;
     tick(s);
@@ -121,13 +120,6 @@ extern "C" void drf_sim_counters(drf_sim *s, uint64_t *cycles, uint64_t *busy_cy
     s->top->eval();
     *cycles = s->top->cycles;
     *busy_cycles = s->top->busy_cycles;
-}
-
-extern "C" void drf_sim_clear_counters(drf_sim *s)
-{
-    s->top->stats_clear = 1;
-    tick(s);
-    s->top->stats_clear = 0;
 }
 
 extern "C" uint64_t drf_sim_time(const drf_sim *s) { return s->time; }

@@ -32,9 +32,9 @@ uint64_t drf_sim_read(drf_sim *s, int mem, uint32_t addr);
 int64_t drf_sim_cmd(drf_sim *s, uint8_t op, const uint8_t *payload, size_t len, uint64_t max_cycles);
 
 uint32_t drf_sim_lfsr(drf_sim *s);
-/* The core's counters: cycles executing commands and cycles with the DPU array busy. */
+/* The core's counters for the last command (each command restarts them): cycles it executed and
+ * cycles in which the DPU array was busy. */
 void drf_sim_counters(drf_sim *s, uint64_t *cycles, uint64_t *busy_cycles);
-void drf_sim_clear_counters(drf_sim *s);
 /* Total clock cycles simulated so far. */
 uint64_t drf_sim_time(const drf_sim *s);
 

@@ -17,8 +17,8 @@ module drf_synth_top #(
     input wire [1:0] ctl, // 0 shift, 1 command, 2 host write, 3 host read / capture outputs
     output wire dout      // serial results
 );
-    localparam IN_BITS = 320 + 8 + 32 + 64 + 2 + 1;
-    localparam OUT_BITS = 64 + 32 + 64 + 64 + 2;
+    localparam IN_BITS = 320 + 8 + 32 + 64 + 2;
+    localparam OUT_BITS = 64 + 32 + 32 + 32 + 2;
 
     reg [IN_BITS-1:0] sin;
     reg [OUT_BITS-1:0] sout;
@@ -29,8 +29,8 @@ module drf_synth_top #(
     always @(posedge clk) if (ctl == 2'd0) sin <= {sin[IN_BITS-2:0], din};
 
     wire cmd_ready, cmd_done;
-    wire [63:0] host_rdata, cycles, busy_cycles;
-    wire [31:0] lfsr_state;
+    wire [63:0] host_rdata;
+    wire [31:0] lfsr_state, cycles, busy_cycles;
 
     drf_core #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW), .ACC_MAC(ACC_MAC)) u_core (
         .clk(clk), .rst(rst),
@@ -38,7 +38,7 @@ module drf_synth_top #(
         .cmd_ready(cmd_ready), .cmd_done(cmd_done),
         .host_we(ctl == 2'd2), .host_re(ctl == 2'd3), .host_mem(sin[425:424]),
         .host_addr(sin[359:328]), .host_wdata(sin[423:360]), .host_rdata(host_rdata),
-        .stats_clear(sin[426]), .lfsr_state(lfsr_state), .cycles(cycles),
+        .lfsr_state(lfsr_state), .cycles(cycles),
         .busy_cycles(busy_cycles)
     );
 
