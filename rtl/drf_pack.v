@@ -4,24 +4,42 @@
 // The output words of the row-interleaved layout (spec 2.1), base + (p*KW + w)*RP + r with the row
 // pitch RP = 8*ceil(rows/8), are produced in address order: plane p outermost, then word w, then
 // row r; after a block's last row the address skips the RP - rows pad-row words, which PACK leaves
-// as they are. A word takes one cycle per
-// code k = 64w + t, t = 0 .. n - 1 (n = 64, or what is left of K in the plane row's last word, at
-// least 2: a second slot for a 1-code word is padding, no read). Each code costs one D read; bit p
-// of it is written to bit t of a 64-bit register, whose other bits are cleared with code t = 0,
-// so padding bits k >= K come out zero. The word is written to L or R the cycle after its last
-// code, while the next word's codes stream in. One plane per pass keeps the area at one 64-bit
-// register; the codes are read b times.
+// as they are. As the block starts at a multiple of 8, the next block starts at the last row's
+// address + 1 rounded up to a multiple of 8: no row pitch or block address is kept.
 //
-// Element index r*stride_r + k*stride_k, kept with adds only, modulo 2^(DAW+2) (the command
-// engine has checked that the largest index is inside D), with the base src*4 folded in:
-//   bw  = 4*src + 64w*stride_k             (start of word w, row 0)
-//   bwr = bw + r*stride_r                  (start of word w, row r)
-//   idx = bwr + t*stride_k                 (code k = 64w + t)
-// The next word's bwr (nb) is computed in a word's first cycle and used after its last.
-// Pipeline: issue (read) -> gather (data arrives) -> write.
+// A word takes one cycle per code k = 64w + t, t = 0 .. n - 1 (n = 64, or what is left of K in the
+// plane row's last word; 1-code words included). Each code costs one D read; bit p of it is
+// written to bit t of a 64-bit register, whose other bits are cleared with code t = 0, so padding
+// bits k >= K come out zero. The word is written to L or R the cycle after its last code, while
+// the next word's codes come in. One plane per pass keeps the area at one 64-bit register; the
+// codes are read b times. done rises rows*b*K + 3 cycles after start (start, read of the first
+// code, the codes, write of the last word).
+//
+// Schedule: the registers (k, rn, p, idx) describe the slot whose D data arrives in this cycle;
+// the read address is that of the next slot, taken from the next-state logic, so the gather needs
+// no pipeline copies of the slot. The cycle after start only reads the first code (drf_core
+// routes the D port to PACK from then on).
+//
+// Counters are compared with the command fields as they are (args is stable from start until
+// done), so no limit is precomputed. k = {w, t} counts the codes of a plane row (15 bits,
+// K <= 32768 taken modulo 2^15: k + 1 meets K only at the row's last code); t returns to 0 for
+// each row of a word, w advances after the block's last row. rn = r + 1 counts 1 .. rows.
+//
+// Element index r*stride_r + k*stride_k is kept relative to the view's element 0 (4*src), with
+// adds only, modulo 2^(DAW+2) (the command engine has checked that the largest index is inside
+// D), so a plane starts from 0 by a reset; the read address adds src:
+//   bw  = 64w*stride_k             (start of word w, row 0; a multiple of 64)
+//   bwr = bw + r*stride_r          (start of word w, row r)
+//   idx = bwr + t*stride_k         (code k = 64w + t)
+// Needs DAW >= 5.
+//
+// Area (iCE40: a logic cell is one LUT4 and one flip-flop, clock enable and reset shared by a
+// block of 8 cells): registers hold values whose next state is one LUT (a counter that compares
+// its own output, r + 1 kept instead of r), and the 64-bit register takes its bit select in the
+// data LUT rather than as per-bit clock enables.
 
 module drf_pack #(
-    parameter DAW = 15,  // D address bits (2^DAW 32-bit words); at most 30
+    parameter DAW = 15,  // D address bits (2^DAW 32-bit words); 5 .. 30
     parameter LAW = 12,  // L address bits
     parameter RAW = 12   // R address bits
 ) (
@@ -47,189 +65,126 @@ module drf_pack #(
     localparam IW = DAW + 2;                  // u8 element index bits
     localparam OW = (LAW > RAW) ? LAW : RAW;  // operand address bits
 
-    // States
-    localparam [1:0] ST_IDLE = 2'd0,  // waiting for start
-                     ST_RUN  = 2'd1,  // one code per cycle
-                     ST_DR1  = 2'd2,  // last code arrives
-                     ST_DR2  = 2'd3;  // last word written
-
     // Unused payload bits: reserved bytes and address / count bits above the memory sizes.
     wire [223:0] unused_args = args;
 
-    // Command fields: args is stable from start until done (drf_core's contract); values derived
-    // by arithmetic are registered at start
-    wire [IW-1:0] src4 = {args[0 +: DAW], 2'b00};  // 4*src: element index of the view's element 0
-    wire [IW-1:0] sr = args[32 +: IW];            // stride_r
-    wire [IW-1:0] sk = args[64 +: IW];            // stride_k
-    reg [OW-1:0]  r_last;     // rows - 1
-    reg [14:0]    k_last;     // K - 1 (K <= 32768); KW - 1 = k_last[14:6]
-    reg [5:0]     t_lastw;    // last slot of the plane row's last word: max(k_last[5:0], 1)
-    reg [2:0]     p_last;     // bits - 1
-    wire          dest = args[168];  // 0: L, 1: R
-    reg           one_word;   // KW == 1
-    reg           one_row;    // rows == 1
+    // Command fields, read in place: args is stable from start until done (drf_core's contract)
+    wire [DAW-1:0] src  = args[0 +: DAW];
+    wire [IW-1:0]  sr   = args[32 +: IW];   // stride_r
+    wire [IW-1:0]  sk   = args[64 +: IW];   // stride_k
+    wire [OW-1:0]  rows = args[96 +: OW];   // modulo 2^OW (rows <= 2^OW)
+    wire [14:0]    kk   = args[128 +: 15];  // K modulo 2^15 (K <= 32768)
+    wire [2:0]     bits = args[160 +: 3];   // modulo 8 (bits = 8: 0)
+    wire           dest = args[168];        // 0: L, 1: R
+    wire [OW-1:0]  dst  = args[192 +: OW];
 
     // Control
-    reg [1:0]     st;
+    reg           pre;        // the cycle after start: read the first code
+    reg           v;          // the registers hold a slot whose data arrives now
+    reg [14:0]    k;          // {w, t}: code of the plane row
+    reg [OW-1:0]  rn;         // row + 1: compared with rows as it is
     reg [2:0]     p;          // plane
-    reg [8:0]     wc;         // words of the plane row left after this one
-    reg [OW-1:0]  rc;         // rows left after this one
-    reg [5:0]     t;          // slot within the word
-    reg           t_end;      // this slot is the word's last
-    reg           w_end;      // wc == 0: the plane row's last word
-    reg           r_end;      // rc == 0: the last row
-    reg           p_end;      // p == bits - 1 (registered; p changes once per plane)
-    reg           s1_v;       // gather stage holds a slot
-    reg           s1_rd;      // ... which was read (else padding: bit 0)
-    reg           s1_end;     // ... and it is the word's last
     reg           s2_we;      // the word in sh is complete: write it
+    reg           s2_rend;    // ... and it is its block's last row
+    reg           s2_fin;     // ... and the command's last word
 
     // Datapath
-    reg [IW-1:0]  bw;
-    reg [IW-1:0]  bwr;
     reg [IW-1:0]  idx;
-    reg [IW-1:0]  nb;         // bwr of the next word: bwr + stride_r, bw + 64*stride_k or 4*src
-    reg [5:0]     s1_t;       // slot of the code in the gather stage
-    reg [4:0]     s1_bit;     // its bit in d_rdata: {byte lane, plane}
+    reg [IW-1:0]  bwr;
+    reg [IW-1:6]  bw;         // bits 5:0 are 0
     reg [63:0]    sh;         // the word being gathered: code k = 64w + t at bit t
-    reg [OW-1:0]  oaddr;      // next output word address
-    reg [OW-1:0]  oblk;       // address of row 0 of the current (plane, word) block
-    reg [OW-1:0]  rp;         // row pitch: rows rounded up to a multiple of 8
-    reg           s1_rend;    // the gather stage's word is its block's last row
-    reg           s2_rend;    // ... and the word being written
+    reg [OW-1:0]  oaddr;      // address of the next word written
 
     // ---------------------------------------------------------------------------------------------
-    // Issue
-    wire          run   = (st == ST_RUN);
-    wire [5:0]    t_inc = t + 6'd1;
-    wire [14:0]   k_m1  = args[128 +: 15] - 15'd1;       // K - 1 at start (K = 32768: 0x7FFF)
-    wire [IW-1:0] sk64  = {sk[IW-7:0], 6'd0};
+    // Slot sequence
+    wire [14:0]   k_inc  = k + 15'd1;
+    wire [2:0]    p_inc  = p + 3'd1;
+    wire          k_hit  = (k_inc == kk);           // the plane row's last code
+    wire          t_end  = k_hit || (&k[5:0]);      // the word's last code
+    wire          r_end  = (rn == rows);            // the block's last row
+    wire          pl_end = t_end && r_end && k_hit; // the plane's last code
+    wire          fin    = pl_end && (p_inc == bits);
+    wire          nw     = !v || t_end;             // next slot starts a word
+    wire          z      = !v || pl_end;            // next slot starts a plane: all at 0
 
-    assign d_re    = run && (!w_end || t <= k_last[5:0]);  // k = 64w + t < K
-    assign d_raddr = idx[IW-1:2];
+    // Next word's row start: the following row, else row 0 of the next word, else 0.
+    wire [IW-1:0] bwr_sum  = bwr + sr;
+    wire [IW-1:6] bw_sum   = bw + sk[IW-7:0];
+    wire [IW-1:0] bwr_next = z ? {IW{1'b0}} : r_end ? {bw_sum, 6'd0} : bwr_sum;
+    wire [IW-1:0] idx_next = nw ? bwr_next : idx + sk;
+
+    assign d_re    = pre || (v && !fin);
+    assign d_raddr = src + idx_next[IW-1:2];
 
     always @(posedge clk) begin
-        done  <= 1'b0;
-        p_end <= (p == p_last);
-        // bwr, bw and the end flags hold during a word (>= 2 cycles): nb is ready at its end.
-        nb    <= !r_end ? bwr + sr : !w_end ? bw + sk64 : src4;
-        case (st)
-            ST_IDLE: if (start) begin
-                r_last   <= args[96 +: OW] - 1'b1;
-                k_last   <= k_m1;
-                t_lastw  <= (k_m1[5:0] == 6'd0) ? 6'd1 : k_m1[5:0];
-                p_last   <= args[160 +: 3] - 3'd1;
-                oaddr    <= args[192 +: OW];
-                oblk     <= args[192 +: OW];
-                rp       <= {args[96 + 3 +: OW - 3] + {{(OW-4){1'b0}}, |args[96 +: 3]}, 3'b000};
-                one_word <= (k_m1[14:6] == 9'd0);
-                one_row  <= (args[96 +: OW] == {{(OW-1){1'b0}}, 1'b1});
-                p        <= 3'd0;
-                wc       <= k_m1[14:6];
-                rc       <= args[96 +: OW] - 1'b1;
-                t        <= 6'd0;
-                t_end    <= 1'b0;
-                w_end    <= (k_m1[14:6] == 9'd0);
-                r_end    <= (args[96 +: OW] == {{(OW-1){1'b0}}, 1'b1});
-                bw       <= {args[0 +: DAW], 2'b00};
-                bwr      <= {args[0 +: DAW], 2'b00};
-                idx      <= {args[0 +: DAW], 2'b00};
-                st       <= ST_RUN;
-            end
-            ST_RUN: begin
-                if (!t_end) begin
-                    t     <= t_inc;
-                    t_end <= (t_inc == (w_end ? t_lastw : 6'd63));
-                    idx   <= idx + sk;
-                end else begin
-                    // Next word: the following row, else the next word of row 0, else next plane.
-                    t     <= 6'd0;
-                    t_end <= 1'b0;
-                    idx   <= nb;
-                    bwr   <= nb;
-                    if (!r_end) begin
-                        rc    <= rc - 1'b1;
-                        r_end <= (rc == {{(OW-1){1'b0}}, 1'b1});
-                    end else begin
-                        rc    <= r_last;
-                        r_end <= one_row;
-                        bw    <= nb;
-                        if (!w_end) begin
-                            wc    <= wc - 9'd1;
-                            w_end <= (wc == 9'd1);
-                        end else begin
-                            wc    <= k_last[14:6];
-                            w_end <= one_word;
-                            p     <= p + 3'd1;
-                            if (p_end)
-                                st <= ST_DR1;
-                        end
-                    end
-                end
-            end
-            ST_DR1: st <= ST_DR2;
-            ST_DR2: begin
-                st   <= ST_IDLE;
-                done <= 1'b1;
-            end
-            default: st <= ST_IDLE;
-        endcase
-        if (s2_we) begin
-            if (s2_rend) begin
-                oaddr <= oblk + rp;
-                oblk  <= oblk + rp;
-            end else begin
-                oaddr <= oaddr + 1'b1;
-            end
-        end
+        pre <= start;
+        v   <= pre || (v && !fin);
+        idx <= idx_next;
+        if (nw)
+            bwr <= bwr_next;
+        if (!v || (t_end && r_end))
+            bw <= z ? {(IW-6){1'b0}} : bw_sum;
+        // t restarts with each word, w moves on after the block's last row (t = 63 then, so
+        // k + 1 = {w + 1, 0}); r restarts with each block
+        k[5:0] <= nw ? 6'd0 : k_inc[5:0];
+        if (!v || r_end)
+            k[14:6] <= z ? 9'd0 : k_inc[14:6];
+        if (nw)
+            rn <= (!v || r_end) ? {{(OW-1){1'b0}}, 1'b1} : rn + 1'b1;
+        if (z)
+            p <= v ? p_inc : 3'd0;
         if (rst) begin
-            st   <= ST_IDLE;
-            done <= 1'b0;
+            pre <= 1'b0;
+            v   <= 1'b0;
         end
     end
 
-    assign busy = (st != ST_IDLE);
+    assign busy = pre || v || s2_we;
 
     // ---------------------------------------------------------------------------------------------
     // Gather and write
-    always @(posedge clk) begin
-        s1_v   <= run;
-        s1_rd  <= d_re;
-        s1_end <= t_end;
-        s1_rend <= r_end;
-        s2_we  <= s1_v && s1_end;
-        s2_rend <= s1_rend;
-        if (rst) begin
-            s1_v  <= 1'b0;
-            s2_we <= 1'b0;
-        end
-    end
+    wire code_bit = d_rdata[{idx[1:0], p}];
 
-    always @(posedge clk) begin
-        s1_t   <= t;
-        s1_bit <= {idx[1:0], p};
-    end
+    // Bit 8j + i takes the code of slot t = 8j + i; slot 0 clears the other bits by the flip-flops'
+    // synchronous reset. The bit's update is written as an XOR rather than as "if (hit)" so that
+    // Yosys keeps it in the bit's LUT (one logic cell a bit) instead of making a clock enable of
+    // each bit, which iCE40 shares per block of 8 cells. Outside a word (v = 0) t is 0: bit 0 and
+    // the clear act after the last word has been written, harmlessly.
+    wire       clr = (k[5:0] == 6'd0);
+    wire [7:0] hit_j = 8'd1 << k[5:3];
+    wire [7:0] hit_i = 8'd1 << k[2:0];
 
-    wire code_bit = s1_rd && d_rdata[s1_bit];
-
-    // Bit 8j + k takes the code of slot 8j + k; slot 0 clears the rest. One enable per byte of the
-    // register (j = slot / 8), the slot's low bits select within it.
-    wire       first = (s1_t == 6'd0);
-    wire [7:0] sel_k = 8'd1 << s1_t[2:0];
-
-    genvar j, k;
+    genvar j, i;
     generate
         for (j = 0; j < 8; j = j + 1) begin : g_byte
-            localparam [2:0] J = j;  // this byte's slot / 8
-            wire en = s1_v && (first || s1_t[5:3] == J);
-            for (k = 0; k < 8; k = k + 1) begin : g_bit
+            for (i = 0; i < 8; i = i + 1) begin : g_bit
+                wire hit = hit_j[j] && hit_i[i];
                 always @(posedge clk)
-                    if (en)
-                        sh[8*j+k] <= first ? (j == 0 && k == 0 && code_bit)
-                                           : (sel_k[k] ? code_bit : sh[8*j+k]);
+                    if (clr && (j != 0 || i != 0))
+                        sh[8*j+i] <= 1'b0;
+                    else
+                        sh[8*j+i] <= sh[8*j+i] ^ (hit && (code_bit ^ sh[8*j+i]));
             end
         end
     endgenerate
+
+    // Next address: + 1 within a block, the next multiple of 8 after its last row.
+    always @(posedge clk) begin
+        done    <= s2_fin;
+        s2_we   <= v && t_end;
+        s2_rend <= r_end;
+        s2_fin  <= v && fin;
+        if (start)
+            oaddr <= dst;
+        else if (s2_we)
+            oaddr <= {oaddr[OW-1:3] + {{(OW-4){1'b0}}, s2_rend || (&oaddr[2:0])},
+                      s2_rend ? 3'd0 : oaddr[2:0] + 3'd1};
+        if (rst) begin
+            done   <= 1'b0;
+            s2_we  <= 1'b0;
+            s2_fin <= 1'b0;
+        end
+    end
 
     assign l_we    = s2_we && !dest;
     assign l_waddr = oaddr[LAW-1:0];
