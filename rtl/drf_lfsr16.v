@@ -1,12 +1,13 @@
-// Sixteen steps of the f_gamma Galois LFSR (spec 7) as one XOR network: the state after one draw.
+// Steps of the f_gamma Galois LFSR (spec 7) as one XOR network: 16 steps make one draw.
 `default_nettype none
 
-module drf_lfsr16 (
+module drf_lfsr16 #(
+    parameter STEPS = 16                   // steps per evaluation: 16 = one draw (spec 7), 1 = serial
+) (
     // State
     input  wire [31:0] state_in,
-    output wire [31:0] state_out   // state_in advanced by 16 steps; the draw U is state_out[15:0]
+    output wire [31:0] state_out   // state_in advanced by STEPS steps; a draw's U is [15:0]
 );
-    localparam STEPS = 16;                  // steps per draw (spec 7)
     localparam [31:0] MASK = 32'h80200003;  // x^32 + x^22 + x^2 + x + 1, right-shifting form
 
     // g_step[i].nxt is the state after i + 1 steps.
