@@ -11,6 +11,8 @@
 #   make bench-link   frames/s and bytes/s through the sim backend; Model A link bytes per image
 #   make hwtest DEVICE=usb:VID:PID   selftest + replay on a board (skips if none answers)
 #   make synth        Yosys + nextpnr for iCEBreaker (UP5K) and ULX3S (ECP5-85F): cells and Fmax
+#   make bitstream-icebreaker   the whole device for the iCEBreaker (UART, 36 MHz PLL): .bin, Fmax
+#   make flash-icebreaker       write it to the board with openFPGALoader (skips if no board)
 #   make install PREFIX=/usr/local   libdorefa, its header and pkg-config file
 #   make clean
 # Tool variables can be overridden: make CC=clang
@@ -61,7 +63,7 @@ TEST_STEPS :=
 include $(sort $(wildcard mk/*.mk))
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
