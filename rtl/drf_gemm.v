@@ -140,8 +140,6 @@ module drf_gemm #(
     reg [3:0]      s_top;     // first s of a tile
     reg [3:0]      s_top_sum; // ... of a sum pass
     reg [4:0]      su_thr_l, su_thr_r;  // setup phase B bounds
-    reg            inv_t, inv_c, c_cin;  // drain: C = (t ^ -inv_t) + b + c_cin, inverted if inv_c
-    reg            sel_corr;             // ... b = corr_j (SU, US), else K·n_L·n_R (SS) or 0 (UU)
     always @(posedge clk) begin
         k_esz <= esz;
         k_ldc_w <= ldc_w;
@@ -153,10 +151,6 @@ module drf_gemm #(
         s_top_sum <= a_br - 4'd1;
         su_thr_l <= {1'b0, a_bl} + 5'd9;
         su_thr_r <= {1'b0, a_br} + 5'd9;
-        inv_t <= a_fl | a_fr;
-        inv_c <= a_fl & ~a_fr;
-        c_cin <= a_fr;
-        sel_corr <= needs_sum;
     end
 
     // ---------------------------------------------------------------------------------------------
@@ -607,7 +601,7 @@ module drf_gemm #(
     reg [CB-1:0]   d_c;
     reg [2:0]      d_h;               // sum pass: Horner step for n_L·SR_j
     reg [DAW-1:0]  d_addr, d_rowaddr;
-    reg [31:0]     d_x;               // sum pass: Horner partial
+    reg [31:0]     d_y;               // sum pass: twice the Horner partial, 0 at a column's start
     reg [31:0]     corr;              // n_L·SR_j of the band for column d_c (read from cmem)
 
     // The drain's state machine: next state (nd_*) and `take`, registered a cycle ahead because it
@@ -619,7 +613,6 @@ module drf_gemm #(
     wire sum_take = take_q & d_sum;
     wire el_take = take_q & ~d_sum;
     wire el_done = d_act & ~d_sum & (~a_acc64 | d_ph);
-    wire [31:0] horner = (d_h == 3'd0 ? 32'd0 : {d_x[30:0], 1'b0}) + head;
 
     reg       nd_act, nd_sum, nd_ph;
     reg [2:0] nd_h;
@@ -690,10 +683,10 @@ module drf_gemm #(
     // column is read in the cycle it is written.
     (* no_rw_check, ram_style = "block" *)
     reg [31:0] cmem [0:(1 << CB) - 1];
+    wire [31:0] c_out;   // the adder of C below: in a sum pass d_y + head, n_L·SR_j at the take
     always @(posedge clk) begin
-        d_x <= horner;
         if (sum_take)
-            cmem[d_c] <= horner;
+            cmem[d_c] <= c_out;
         corr <= cmem[nd_c];
     end
 
@@ -702,9 +695,23 @@ module drf_gemm #(
     // One adder, t = acc·2^fl, b = corr_j (SU, US), K·n_L·n_R (SS) or 0 (UU):
     //   UU: t + b = t;  US: ~t + b + 1 = corr - t;  SS: ~t + b + 1 = K·n_L·n_R - t;
     //   SU: ~(~t + b) = t - corr (the output inverted: ~x = -x - 1).
-    // The sum is registered at the take (s2).
-    wire [31:0] c_t = (a_fl ? {head[30:0], 1'b0} : head) ^ {32{inv_t}};
-    wire [31:0] c_b = g_knn | (corr & {32{sel_corr}});
+    // The sum is registered at the take (s2). In a sum pass the same adder makes the Horner steps:
+    // t = head, b = d_y (g_knn is 0 outside SS, corr is deselected), no carry-in; d_y holds twice
+    // the previous step's sum, or 0 in a column's first step. The controls follow nd_sum.
+    reg         c_fl, inv_t, c_cin, sel_corr, inv_c;
+    always @(posedge clk) begin
+        inv_c <= a_fl & ~a_fr & ~nd_sum;
+        c_fl <= a_fl & ~nd_sum;
+        inv_t <= (a_fl | a_fr) & ~nd_sum;
+        c_cin <= a_fr & ~nd_sum;
+        sel_corr <= needs_sum & ~nd_sum;
+        if (sum_step & ~sum_take & ~cap)
+            d_y <= {c_out[30:0], 1'b0};
+        else
+            d_y <= 32'd0;
+    end
+    wire [31:0] c_t = (c_fl ? {head[30:0], 1'b0} : head) ^ {32{inv_t}};
+    wire [31:0] c_b = g_knn | (corr & {32{sel_corr}}) | d_y;
 
     // Element pipeline, from the take in cycle T: s2 holds C in T+1 and T+2 (the next take is at
     // T+2 for ACC64). WRITE32 writes it in T+2. ACC64 samples scale·C at the end of T+2 (s3, valid
@@ -716,6 +723,7 @@ module drf_gemm #(
     reg [63:0]     s3_prod;
     reg [DAW-1:0]  s2_addr, s3_addr;
     wire [32:0]    c_add = {c_t, 1'b1} + {c_b, c_cin};  // the carry-in in bit 0
+    assign c_out = c_add[32:1] ^ {32{inv_c}};  // C at an element's take (inv_c is 0 in a sum pass)
     // One adder for both words: lo + prod_lo in T+3 (s3), hi + prod_hi + carry in T+4 (s4).
     wire [31:0]    acc_b = s3_v ? s3_prod[31:0] : s3_prod[63:32];
     wire [33:0]    acc_sum = {1'b0, d_rdata, 1'b1} + {1'b0, acc_b, s4_cy};  // carry-in in bit 0
@@ -725,7 +733,7 @@ module drf_gemm #(
         s2_v1 <= el_take & d_rmask[d_r] & d_cmask[d_c];
         s2_v2 <= s2_v1 & a_acc64;
         if (el_take) begin
-            s2_c <= c_add[32:1] ^ {32{inv_c}};
+            s2_c <= c_out;
             s2_addr <= d_addr;
         end
         s3_v <= s2_v2;
@@ -766,9 +774,9 @@ module drf_gemm #(
 
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
-    // command engine has validated them (spec 8.5, 2.3). Bit 16 of n_L·n_R (< 2^16), bit 31 of
-    // the Horner partial (n_L·SR_j < 2^31) and the carry-in bits of two adders.
-    wire unused_ok = ^{args, d_x[31], c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4]};
+    // command engine has validated them (spec 8.5, 2.3). Bit 16 of n_L·n_R (< 2^16) and the
+    // carry-in bits of two adders.
+    wire unused_ok = ^{args, c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4]};
     /* verilator lint_on UNUSED */
 
 endmodule
