@@ -154,18 +154,14 @@ module drf_core #(
     // the same write data (PACK drives one word to both ports), so one multiplexer serves both.
     wire [63:0] op_wdata = clearing ? 64'd0 : eng == E_PACK ? pk_l_wdata : host_wdata;
     wire l_we = clearing ? 1'b1 : eng == E_PACK ? pk_l_we : host_we && host_l;
-    wire [LAW-1:0] l_waddr = clearing ? clr_addr[LAW-1:0] : eng == E_PACK ? pk_l_waddr :
-                             host_addr[LAW-1:0];
-    wire [63:0] l_wdata = op_wdata;
     wire r_we = clearing ? 1'b1 : eng == E_PACK ? pk_r_we : host_we && host_r;
-    wire [RAW-1:0] r_waddr = clearing ? clr_addr[RAW-1:0] : eng == E_PACK ? pk_r_waddr :
-                             host_addr[RAW-1:0];
-    wire [63:0] r_wdata = op_wdata;
-
     wire l_rd_en = eng == E_GEMM ? gemm_l_rd_en : host_re && host_l;
-    wire [LAW-1:0] l_rd_base = eng == E_GEMM ? gemm_l_rd_base : host_addr[LAW-1:0];
     wire r_rd_en = eng == E_GEMM ? gemm_r_rd_en : host_re && host_r;
-    wire [RAW-1:0] r_rd_base = eng == E_GEMM ? gemm_r_rd_base : host_addr[RAW-1:0];
+    // One address per memory (a bank never reads and writes in the same cycle).
+    wire [LAW-1:0] l_addr = clearing ? clr_addr[LAW-1:0] : eng == E_PACK ? pk_l_waddr :
+                            eng == E_GEMM ? gemm_l_rd_base : host_addr[LAW-1:0];
+    wire [RAW-1:0] r_addr = clearing ? clr_addr[RAW-1:0] : eng == E_PACK ? pk_r_waddr :
+                            eng == E_GEMM ? gemm_r_rd_base : host_addr[RAW-1:0];
 
     // D writes: the engines drive zero address and data while they do not write, and clr_addr is
     // zero outside RESET (it wraps to 0 at the end), so the write port is an OR of the sources.
@@ -201,12 +197,12 @@ module drf_core #(
     end
 
     drf_opmem #(.BANKS(ROWS), .AW(LAW)) u_lmem (
-        .clk(clk), .we(l_we), .waddr(l_waddr), .wdata(l_wdata),
-        .rd_en(l_rd_en), .rd_base(l_rd_base), .rd_data(l_rd_data)
+        .clk(clk), .addr(l_addr), .we(l_we), .wdata(op_wdata),
+        .rd_en(l_rd_en), .rd_data(l_rd_data)
     );
     drf_opmem #(.BANKS(COLS), .AW(RAW)) u_rmem (
-        .clk(clk), .we(r_we), .waddr(r_waddr), .wdata(r_wdata),
-        .rd_en(r_rd_en), .rd_base(r_rd_base), .rd_data(r_rd_data)
+        .clk(clk), .addr(r_addr), .we(r_we), .wdata(op_wdata),
+        .rd_en(r_rd_en), .rd_data(r_rd_data)
     );
     drf_dmem #(.AW(DAW)) u_dmem (
         .clk(clk), .re(d_re), .raddr(d_raddr), .rdata(d_rdata),

@@ -6,17 +6,17 @@ module drf_opmem #(
     parameter AW = 12    // word-address bits: 2^AW words in all
 ) (
     input wire clk,
+    // One address for both ports: a bank has a single address (so it maps to single-port SPRAM as
+    // well as to EBR/BRAM), and its user never reads and writes in the same cycle.
+    input wire [AW-1:0] addr,
     // Write port: one word per cycle, any address
     input wire we,
-    input wire [AW-1:0] waddr,
     input wire [63:0] wdata,
-    // Read port: the BANKS words of the aligned block that holds rd_base, one cycle after rd_en;
+    // Read port: the BANKS words of the aligned block that holds addr, one cycle after rd_en;
     // word (block + b) at [64b +: 64]. The operand layout (spec 2.1: bases and row pitches are
     // multiples of 8) makes every GEMM read aligned, so all banks share one offset and no rotation
-    // is needed. A bank has one address (so it maps to single-port SPRAM as well as to EBR/BRAM):
-    // never read and write in the same cycle.
+    // is needed.
     input wire rd_en,
-    input wire [AW-1:0] rd_base,
     output wire [BANKS*64-1:0] rd_data
 );
     localparam BW = $clog2(BANKS); // bank-select bits
@@ -26,10 +26,9 @@ module drf_opmem #(
         if (BANKS == 1) begin : g_single
             reg [63:0] mem[0:DEPTH-1];
             reg [63:0] q;
-            wire [AW-1:0] a = we ? waddr : rd_base;
             always @(posedge clk) begin
-                if (we) mem[a] <= wdata;
-                else if (rd_en) q <= mem[a];
+                if (we) mem[addr] <= wdata;
+                else if (rd_en) q <= mem[addr];
             end
             assign rd_data = q;
         end else begin : g_banked
@@ -38,16 +37,15 @@ module drf_opmem #(
                 localparam [BW-1:0] B = b;
                 reg [63:0] mem[0:DEPTH-1];
                 reg [63:0] q;
-                wire sel = we && waddr[BW-1:0] == B;
-                wire [AW-BW-1:0] a = sel ? waddr[AW-1:BW] : rd_base[AW-1:BW];
+                wire sel = we && addr[BW-1:0] == B;
                 always @(posedge clk) begin
-                    if (sel) mem[a] <= wdata;
-                    else if (rd_en) q <= mem[a];
+                    if (sel) mem[addr[AW-1:BW]] <= wdata;
+                    else if (rd_en) q <= mem[addr[AW-1:BW]];
                 end
                 assign rd_data[64*b+:64] = q;
             end
-            // The block offset is all a read uses: the low bits select a word for the host only.
-            wire unused_lo = &{1'b0, rd_base[BW-1:0]};
+            // A read uses the block offset only; the low address bits select a write's bank (and
+            // the host's word in drf_core).
         end
     endgenerate
 endmodule
