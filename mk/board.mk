@@ -4,7 +4,7 @@
 #   make bitstream-icebreaker   yosys + nextpnr-ice40 + icepack: build/icebreaker/drf_icebreaker.bin,
 #                               cells and Fmax (scripts/deps.sh --synth installs the tools)
 #   make flash-icebreaker       openFPGALoader to the iCEBreaker's SPI flash (skips if no board)
-#   make lint-board             verilator --lint-only -Wall of the board tops
+#   make lint-board             verilator --lint-only -Wall and yosys check -assert of the board tops
 
 .PHONY: bitstream-icebreaker flash-icebreaker lint-board
 
@@ -37,9 +37,17 @@ flash-icebreaker: $(ICEBREAKER_BIN)
 		echo "flash-icebreaker: SKIPPED: no iCEBreaker (FT2232H 0403:6010) found"; \
 	fi
 
+# Verilator's lint does not flag a register assigned in two clocked always blocks (it simulates
+# one of them); synthesis makes it a multi-driven net. Yosys' `check -assert` on the elaborated
+# board top (every RTL module, iCE40 forms included) catches it.
 lint-board:
 	@echo "lint drf_icebreaker"
 	@$(VERILATOR) --lint-only -Wall -Irtl --top-module drf_icebreaker $(ICEBREAKER_SRC)
+	@echo "yosys check drf_icebreaker"
+	@$(YOSYS) -q -p "read_verilog -lib +/ice40/cells_sim.v; read_verilog -DDRF_ICE40_DSP $(ICEBREAKER_SRC); \
+		hierarchy -top drf_icebreaker; \
+		proc; flatten; check -assert" > $(BUILD)/yosys_check.log 2>&1 || \
+		{ grep -v "^Warning: Resolving" $(BUILD)/yosys_check.log | head -20; exit 1; }
 	@echo "lint-board: clean"
 
 lint: lint-board

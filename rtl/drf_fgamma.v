@@ -86,6 +86,8 @@ module drf_fgamma #(
     reg [HW-1:0]  gp;        // i16 pointer of the next element
     reg [HW-1:0]  sp;        // i16 pointer of the max pass
     reg [BW-1:0]  cp;        // u8 pointer of the next code to write
+    reg           cw;        // write code_r this cycle (see Writes)
+    reg [7:0]     code_r;    // code to write, else 0
     reg [DAW-1:0] mp;        // i32 pointer of the next row max
 
     // Datapath
@@ -173,6 +175,8 @@ module drf_fgamma #(
     always @(posedge clk) begin
         done  <= 1'b0;
         s_one <= (s_cnt == {{(DAW-1){1'b0}}, 1'b1});
+        if (cw)  // a code was written (see Writes); start (in IDLE) cannot come in that cycle
+            cp <= cp + 1'b1;
         case (st)
             ST_IDLE: if (start) begin
                 gp    <= {args[0 +: DAW], 1'b0};
@@ -256,14 +260,10 @@ module drf_fgamma #(
     // ---------------------------------------------------------------------------------------------
     // Writes: m (i32) at MWR; a code (u8) latched at WT and written in the next cycle (HOR, ROW or
     // IDLE, none of which reads). code_r is zero outside that cycle.
-    reg       cw;      // write code_r this cycle
-    reg [7:0] code_r;  // code to write, else 0
 
     always @(posedge clk) begin
         cw     <= (st == ST_WT) && wpend;
         code_r <= ((st == ST_WT) && wpend) ? code : 8'd0;
-        if (cw)
-            cp <= cp + 1'b1;
         if (rst) begin
             cw     <= 1'b0;
             code_r <= 8'd0;
