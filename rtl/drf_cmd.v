@@ -72,19 +72,22 @@ module drf_cmd #(
     // BAD_ADDR (7) comes from the check program (FAIL ... addr).
     localparam [31:0] MAXP = MAX_PAYLOAD;
     localparam [31:0] READ_MAX_D = (MAXP - 1) / 4, READ_MAX_LR = (MAXP - 1) / 8; // words per READ
-    // Width of the check arithmetic: every field (33 bits with a carry) and every product of
-    // bin_ops (2·M·N·K·bits_L·bits_R <= 2^(LAW+RAW+7) for a GEMM whose operands fit) is exact;
-    // larger values saturate (flag "big"), and no memory holds them.
-    localparam WB = LAW + RAW + 8;
-    localparam W = WB < 34 ? 34 : (WB > 64 ? 64 : WB);
+    // Bytes of the check arithmetic (P, X, E in the state RAM): every 32-bit field and every
+    // product of bin_ops (2·M·N·K·bits_L·bits_R <= 2^(LAW+RAW+7) for a GEMM whose operands fit)
+    // is exact; larger values saturate (flag "big"). Every check is monotone in its values and
+    // compares them with the big flags, so exactness above 2^(8·NB) never changes an answer.
+    localparam NBW = (LAW + RAW + 15) / 8;
+    localparam NB = NBW < 4 ? 4 : (NBW > 8 ? 8 : NBW);
     localparam CAW = (LAW > RAW ? (LAW > DAW ? LAW : DAW) : (RAW > DAW ? RAW : DAW));
     localparam RIW = $clog2(MAX_PAYLOAD + 13); // response byte index
-    localparam [RIW-1:0] RI_DATA = 9, RI_HCRC = 6;
-    // Limits of the region checks (P > limit fails), drf_ucode.py LIM.
-    localparam [W-1:0] LIM_L = {{(W-1){1'b0}}, 1'b1} << LAW, LIM_R = {{(W-1){1'b0}}, 1'b1} << RAW,
-                       LIM_D = {{(W-1){1'b0}}, 1'b1} << DAW;
-    localparam [W-1:0] RDMAX_D = {{(W-32){1'b0}}, READ_MAX_D};
-    localparam [W-1:0] RDMAX_LR = {{(W-32){1'b0}}, READ_MAX_LR};
+    localparam [RIW-1:0] RI_DATA = 9, RI_HCRC = 6, RI_LEN = 8;
+    // Limits of the region checks (P > limit fails), drf_ucode.py LIM: 8-byte entries of the
+    // state RAM table at A_LIM, in the order of LIM (the entries for LIM b0, b21 and rdmax are
+    // chosen among them).
+    localparam [63:0] LIM_L = 64'd1 << LAW, LIM_R = 64'd1 << RAW, LIM_D = 64'd1 << DAW;
+    localparam [63:0] RDMAX_D = {32'd0, READ_MAX_D}, RDMAX_LR = {32'd0, READ_MAX_LR};
+    localparam [511:0] LIM_TAB = {RDMAX_LR, RDMAX_D, (LIM_D << 2) - 64'd1, LIM_D << 2, LIM_D << 1,
+                                  LIM_D, LIM_R, LIM_L};
 
     // INFO response data (spec 9.1), byte i at [8i +: 8]: the first 48 bytes of the state RAM.
     localparam [15:0] IMPL_RTL = 16'd1, PROTO_VERSION = 16'd1;
@@ -102,16 +105,20 @@ module drf_cmd #(
             IMPL_RTL, PROTO_VERSION, 32'h41465244 /* "DRFA" */};
     endfunction
     localparam [383:0] INFO_DATA = info_data(TIMEOUT32, CLOCK32, MAXP);
-    // State RAM: INFO at 0, live counters at 64 + (STATS offset), the STATS snapshot at 128.
+    // State RAM: INFO at 0, the check values P and X at 48 and 56, live counters at 64 + (STATS
+    // offset), the STATS snapshot at 128, E at 184, the limit table at 192. Bytes NB..7 of P stay
+    // zero (bin_ops adds all 8).
+    localparam [2047:0] STATE_INIT = {LIM_TAB, 1152'd0, INFO_DATA};
     localparam [7:0] A_OK = 8'd64, A_ERR = 8'd68, A_HDR = 8'd72, A_JUNK = 8'd76, A_DUP = 8'd80,
                      A_GEMM = 8'd88, A_BIN = 8'd96, A_CYC = 8'd104, A_BUSY = 8'd112;
+    localparam [4:0] A_P = 5'd6, A_X = 5'd7, A_E = 5'd23, A_LIM = 5'd24; // address / 8
 
     // ---- engine states ----
     localparam [4:0] C_ZERO = 5'd0, C_IDLE = 5'd1, C_DECIDE = 5'd2, C_UFETCH = 5'd3,
                      C_UEXEC = 5'd4, C_FBYTE = 5'd5, C_FSHIFT = 5'd6, C_MUL = 5'd7, C_EXEC = 5'd8,
                      C_RMW = 5'd9, C_BIN = 5'd10, C_CORE_START = 5'd11, C_CORE_WAIT = 5'd12,
                      C_WRITE = 5'd13, C_SNAP = 5'd14, C_RESP_START = 5'd15, C_RESP = 5'd16,
-                     C_FINISH = 5'd17, C_ACK = 5'd18, C_FOLD = 5'd19;
+                     C_FINISH = 5'd17, C_ACK = 5'd18, C_FOLD = 5'd19, C_ENG = 5'd20;
     reg [4:0] state;
     reg [2:0] st;          // status of the response being built
     reg ev_ok;             // the event is a frame that passed both CRCs
@@ -197,30 +204,19 @@ module drf_cmd #(
         endcase
     end
 
-    // ---- datapath: F (fetched field, 33 bits), P = P0 + X·F (W bits, saturating), E ----
+    // ---- datapath: F (fetched field, 33 bits, a register); P = P0 + X·F, X and E are NB-byte
+    // values in the state RAM with "big" flags (the value is at least 2^(8·NB)) here ----
     reg [32:0] F;
-    reg [W-1:0] P, X, E;
-    reg Pb, Xb, Eb;        // "big": the value is at least 2^W
+    reg Pb, Xb, Eb;
     reg [2:0] fj;          // FETCH: byte slot
     reg fcy;               // FETCH: carry of the byte-serial add
     reg [3:0] shcnt;
     wire f_zero = F == 33'd0;
-    wire [W:0] p_sum = {1'b0, P} + {1'b0, X};
-    wire p_lt_e = P < E;
-    reg [W-1:0] lim;
-    always @(*) begin
-        case (i_lim)
-            4'd0: lim = LIM_L;
-            4'd1: lim = LIM_R;
-            4'd2: lim = LIM_D;
-            4'd3: lim = LIM_D << 1;
-            4'd4: lim = LIM_D << 2;
-            4'd5: lim = (LIM_D << 2) - 1'b1;
-            4'd6: lim = b0[1:0] == 2'd0 ? LIM_L : b0[1:0] == 2'd1 ? LIM_R : LIM_D;
-            4'd7: lim = args[168] ? LIM_R : LIM_L; // PACK destination
-            default: lim = id_d ? RDMAX_D : RDMAX_LR;
-        endcase
-    end
+    reg [2:0] emode;       // byte engine pass (below)
+    reg [7:0] opa;
+    reg ec, xc;            // carry of the W1 sum; bit 7 of the last X byte (MSTEP)
+    reg cmp_done;          // the compare of this FAIL / BR instruction is in ec
+    wire p_lt_e = !Pb && (Eb || !ec);
     reg cond;
     always @(*) begin
         case (i_cond)
@@ -228,12 +224,12 @@ module drf_cmd #(
             4'd1: cond = f_zero;
             4'd2: cond = !f_zero;
             4'd3: cond = F[2:0] != 3'd0;
-            4'd4: cond = p_lt_e;
+            4'd4: cond = p_lt_e;             // (after an E_LT pass)
             4'd5: cond = !p_lt_e;
             4'd6: cond = wrlen_bad;
             4'd7: cond = id_d;
             4'd8: cond = args[104];          // QUANT_ACT axis
-            default: cond = Pb || P > lim;   // region outside its memory
+            default: cond = Pb || ec;        // region outside its memory (after E_LIM)
         endcase
     end
     reg test_fail;
@@ -256,22 +252,20 @@ module drf_cmd #(
     reg ram_we, ram_re;
     reg [7:0] ram_waddr, ram_raddr, ram_wdata;
     wire [7:0] ram_rdata;
-    drf_bram8 #(.AW(8), .INIT_BYTES(48), .INIT(INFO_DATA)) u_state (
+    drf_bram8 #(.AW(8), .INIT_BYTES(256), .INIT(STATE_INIT)) u_state (
         .clk(clk), .we(ram_we), .waddr(ram_waddr), .wdata(ram_wdata),
         .re(ram_re), .raddr(ram_raddr), .rdata(ram_rdata)
     );
     reg [5:0] j;           // RMW / SNAP / ZERO byte index
     reg [7:0] rmw_a;       // counter address
     reg rmw_wide;          // 8 bytes (else 4)
-    reg [1:0] rmw_src;     // the addend: 0 rmw_inc (at byte 0), 1 P, 2 cycles, 3 busy_cycles
+    reg [1:0] rmw_src;     // the addend: 0 rmw_inc (at byte 0), 2 cycles, 3 busy_cycles
     reg [7:0] rmw_inc;
     reg rmw_cy;
     reg [4:0] rmw_next, zero_next;
     wire [5:0] jm = j - 1'b1;
-    wire [63:0] p64 = {{(64-W){1'b0}}, P};
     wire [31:0] core_cnt = rmw_src[0] ? busy_cycles : cycles;
-    wire [7:0] rmw_addend = rmw_src == 2'd1 ? p64[8*jm[2:0]+:8] :
-                            rmw_src[1] ? (jm[2] ? 8'd0 : core_cnt[8*jm[1:0]+:8]) :
+    wire [7:0] rmw_addend = rmw_src[1] ? (jm[2] ? 8'd0 : core_cnt[8*jm[1:0]+:8]) :
                             jm == 6'd0 ? rmw_inc : 8'd0;
     wire [8:0] rmw_sum = {1'b0, ram_rdata} + {1'b0, rmw_addend} + {8'd0, rmw_cy};
     // STATS bytes the core provides: the LFSR state (20..23). cycles and busy_cycles are RAM
@@ -280,6 +274,57 @@ module drf_cmd #(
     wire [7:0] core_byte = lfsr_state[8*jm[1:0]+:8];
     reg [7:0] pend_junk;   // junk bytes not yet added to the RAM counter
     reg [3:0] pend_hdr;
+
+    // Byte engine (C_ENG): a pass over the bytes k of two RAM operands, A (read in even steps,
+    // kept in opa) and B (read in odd steps); even step 2k+2 writes W1[k] = B + A' + carry, odd
+    // step 2k+3 writes X[k] (MINIT, MSTEP). j is the step.
+    localparam [2:0] E_MINIT = 3'd0, // X = 2^s, P or E; P = 0 unless accumulating
+                     E_MSTEP = 3'd1, // P += F[0] ? X : 0; X <<= 1
+                     E_CE = 3'd2,    // E = P
+                     E_BIN = 3'd3,   // bin_ops (8 bytes) += P
+                     E_LIM = 3'd4,   // carry = P > limit
+                     E_LT = 3'd5;    // carry = P >= E
+    wire e_cmp = emode[2];
+    wire e_acc = ins[11];  // MINIT: P is kept
+    wire [2:0] ek = j[3:1];
+    wire [2:0] ekm = ek - 1'b1;
+    localparam integer E_END_I = 2 * NB + 1;
+    localparam [5:0] E_END = E_END_I[5:0];
+    wire e_last = j == (emode == E_BIN ? 6'd17 : E_END);
+    reg [2:0] lim_idx;
+    always @(*) begin
+        case (i_lim)
+            4'd6: lim_idx = b0[1:0] == 2'd0 ? 3'd0 : b0[1:0] == 2'd1 ? 3'd1 : 3'd2;
+            4'd7: lim_idx = {2'd0, args[168]}; // PACK destination
+            4'd8: lim_idx = id_d ? 3'd6 : 3'd7;
+            default: lim_idx = i_lim[2:0];
+        endcase
+    end
+    reg [4:0] e_ra, e_w1;
+    always @(*) begin
+        case (emode)
+            E_MINIT: e_ra = ins[10] && ins[8] ? A_E : A_P;
+            E_MSTEP: e_ra = A_X;
+            E_LIM: e_ra = A_LIM | {2'd0, lim_idx};
+            E_LT: e_ra = A_E;
+            default: e_ra = A_P;
+        endcase
+        case (emode)
+            E_CE: e_w1 = A_E;
+            E_BIN: e_w1 = A_BIN[7:3];
+            default: e_w1 = A_P;
+        endcase
+    end
+    wire e_w1en = !e_cmp;
+    wire e_need = !i_fetch && (i_op == I_FAIL || i_op == I_BR) && (i_cond[3:1] == 3'd2 || i_cond >= 4'd9);
+    wire e_w2en = emode == E_MINIT || emode == E_MSTEP;
+    wire [4:0] e_rb = emode == E_BIN ? A_BIN[7:3] : A_P;
+    wire e_bm = !(emode == E_MINIT && !e_acc);
+    wire e_am = emode == E_MSTEP ? F[0] : emode == E_BIN || e_cmp;
+    wire [7:0] e_a = (opa ^ {8{e_cmp}}) & {8{e_am}};
+    wire [8:0] e_sum = {1'b0, ram_rdata & {8{e_bm}}} + {1'b0, e_a} + {8'd0, ec};
+    wire [7:0] e_w2 = emode == E_MSTEP ? {opa[6:0], xc} :
+                      ins[10] ? opa : (ekm == 3'd0 ? 8'd1 << ins[9:8] : 8'd0);
 
     // ---- WRITE: payload bytes 8.. into words, one byte per cycle; READ: words out as bytes ----
     // wreg is a byte shift register for both. WRITE shifts each payload byte in at the top of the
@@ -295,8 +340,9 @@ module drf_cmd #(
 
     // ---- response encoder ----
     reg [RIW-1:0] ri;      // index of the next frame byte
-    reg [15:0] rlen;       // response payload length: status + data
     reg [RIW-1:0] data_end; // 9 + data bytes: index of the first FCRC byte
+    wire [RIW-1:0] rlen_r = data_end - RI_LEN; // response payload length: status + data
+    wire [15:0] rlen = {{(16-RIW){1'b0}}, rlen_r};
     reg [15:0] dlen_calc;
     always @(*) begin
         if (st != ST_OK) dlen_calc = 16'd0;
@@ -364,9 +410,10 @@ module drf_cmd #(
 
     always @(*) begin
         ram_re = 1'b0;
-        ram_raddr = rmw_a + {2'd0, j};
+        // Counters are 4- or 8-byte aligned in 64..127: the byte index is ORed in.
+        ram_raddr = {2'b01, rmw_a[5:3], rmw_a[2] | j[2], j[1:0]};
         ram_we = 1'b0;
-        ram_waddr = rmw_a + {2'd0, jm};
+        ram_waddr = {2'b01, rmw_a[5:3], rmw_a[2] | jm[2], jm[1:0]};
         ram_wdata = rmw_sum[7:0];
         case (state)
             C_RMW: begin
@@ -388,6 +435,13 @@ module drf_cmd #(
             C_RESP: begin
                 ram_re = 1'b1;
                 ram_raddr = {opcode == OP_STATS, 1'b0, dn[5:0]};
+            end
+            C_ENG: begin
+                ram_re = 1'b1;
+                ram_raddr = {j[0] ? e_rb : e_ra, ek};
+                ram_we = (j[4] || j[3:1] != 3'd0) && (j[0] ? e_w2en : e_w1en);
+                ram_waddr = {j[0] ? A_X : e_w1, ekm};
+                ram_wdata = j[0] ? e_w2 : e_sum[7:0];
             end
             default: ;
         endcase
@@ -458,7 +512,17 @@ module drf_cmd #(
                 C_UEXEC: begin
                     pc <= pc + 1'b1;
                     state <= C_UFETCH;
-                    if (i_fetch) begin
+                    j <= 6'd0;
+                    ec <= 1'b0;
+                    xc <= 1'b0;
+                    cmp_done <= 1'b0;
+                    if (e_need && !cmp_done) begin // compare first, then this instruction again
+                        pc <= pc;
+                        emode <= i_cond[3] ? E_LIM : E_LT;
+                        ec <= !i_cond[3];
+                        cmp_done <= 1'b1;
+                        state <= C_ENG;
+                    end else if (i_fetch) begin
                         pc <= pc;
                         fj <= 3'd0;
                         fcy <= 1'b0;
@@ -467,17 +531,15 @@ module drf_cmd #(
                     end else case (i_op)
                         I_END: state <= C_EXEC;
                         I_MUL: begin
-                            X <= ins[10] ? (ins[8] ? E : P) : {{(W-4){1'b0}}, 4'd1 << ins[9:8]};
                             Xb <= ins[10] && (ins[8] ? Eb : Pb);
-                            if (!ins[11]) begin
-                                P <= {W{1'b0}};
-                                Pb <= 1'b0;
-                            end
-                            state <= C_MUL;
+                            if (!ins[11]) Pb <= 1'b0;
+                            emode <= E_MINIT;
+                            state <= C_ENG;
                         end
                         I_CE: begin
-                            E <= P;
                             Eb <= Pb;
+                            emode <= E_CE;
+                            state <= C_ENG;
                         end
                         I_FAIL: if (cond) begin
                             st <= i_st;
@@ -515,17 +577,33 @@ module drf_cmd #(
                             state <= C_RESP_START;
                         end
                     end
-                C_MUL:
-                    if (f_zero) state <= C_UFETCH;
-                    else begin
-                        if (F[0]) begin
-                            P <= p_sum[W-1:0];
-                            Pb <= Pb | Xb | p_sum[W];
+                C_MUL: begin
+                    j <= 6'd0;
+                    ec <= 1'b0;
+                    xc <= 1'b0;
+                    emode <= E_MSTEP;
+                    state <= f_zero ? C_UFETCH : C_ENG;
+                end
+                C_ENG: begin
+                    j <= j + 1'b1;
+                    if (j[0]) begin
+                        opa <= ram_rdata;
+                        if (j != 6'd1) xc <= opa[7];
+                    end else if (j != 6'd0) ec <= e_sum[8];
+                    if (e_last) j <= 6'd0;
+                    if (e_last) case (emode)
+                        E_MINIT: state <= C_MUL;
+                        E_MSTEP: begin
+                            if (F[0]) Pb <= Pb | Xb | ec;
+                            Xb <= Xb | opa[7];
+                            F <= {1'b0, F[32:1]};
+                            state <= C_MUL;
                         end
-                        X <= {X[W-2:0], 1'b0};
-                        Xb <= Xb | X[W-1];
-                        F <= {1'b0, F[32:1]};
-                    end
+                        E_CE: state <= C_UFETCH;
+                        E_BIN: state <= C_CORE_START;
+                        default: state <= C_UEXEC; // compares
+                    endcase
+                end
                 C_EXEC: begin
                     j <= 6'd0;
                     rmw_cy <= 1'b0;
@@ -565,11 +643,10 @@ module drf_cmd #(
                     end
                 end
                 C_BIN: begin
-                    rmw_a <= A_BIN;
-                    rmw_src <= 2'd1;
-                    rmw_cy <= 1'b0;
-                    rmw_next <= C_CORE_START;
-                    state <= C_RMW;
+                    j <= 6'd0;
+                    ec <= 1'b0;
+                    emode <= E_BIN;
+                    state <= C_ENG;
                 end
                 C_CORE_START: if (cmd_ready) state <= C_CORE_WAIT;
                 C_CORE_WAIT: if (cmd_done) begin // cycles += the core's count, then busy_cycles
@@ -612,7 +689,6 @@ module drf_cmd #(
                     end
                 end
                 C_RESP_START: begin
-                    rlen <= dlen_calc + 16'd1;
                     data_end <= dlen_calc[RIW-1:0] + RI_DATA;
                     ri <= {RIW{1'b0}};
                     state <= C_RESP;
@@ -652,7 +728,7 @@ module drf_cmd #(
         end
     end
 
-    wire unused = &{1'b0, di[RIW-1:3], fi[RIW-1:2], dlen_calc[15:RIW], ins[0], f_addr[15:PAW], dn32};
+    wire unused = &{1'b0, rmw_a[7:6], rmw_a[1:0], di[RIW-1:3], fi[RIW-1:2], dlen_calc[15:RIW], ins[0], f_addr[15:PAW], dn32};
 endmodule
 
 `default_nettype wire
