@@ -12,6 +12,8 @@ ICEBREAKER := $(BUILD)/icebreaker
 ICEBREAKER_BIN := $(ICEBREAKER)/drf_icebreaker.bin
 ICEBREAKER_SRC := boards/drf_icebreaker.v $(filter-out rtl/drf_ft245.v,$(sort $(wildcard rtl/*.v)))
 ICEBREAKER_FREQ ?= 36
+# Parameters of boards/drf_icebreaker.v to override, e.g. "COLS=2"
+ICEBREAKER_PARAMS ?=
 ICEBREAKER_SEED ?= 1
 
 bitstream-icebreaker: $(ICEBREAKER_BIN)
@@ -19,7 +21,7 @@ bitstream-icebreaker: $(ICEBREAKER_BIN)
 $(ICEBREAKER_BIN): $(ICEBREAKER_SRC) constraints/icebreaker.pcf mk/board.mk
 	@mkdir -p $(ICEBREAKER)
 	$(YOSYS) -q -l $(ICEBREAKER)/yosys.log -p "read_verilog -DDRF_ICE40_DSP $(ICEBREAKER_SRC); \
-		synth_ice40 -top drf_icebreaker -spram -dsp -json $(ICEBREAKER)/drf_icebreaker.json; stat"
+		$(foreach p,$(ICEBREAKER_PARAMS),chparam -set $(subst =, ,$(p)) drf_icebreaker;) synth_ice40 -top drf_icebreaker -spram -dsp -json $(ICEBREAKER)/drf_icebreaker.json; stat"
 	$(NEXTPNR_ICE40) -q --up5k --package sg48 --json $(ICEBREAKER)/drf_icebreaker.json \
 		--pcf constraints/icebreaker.pcf --freq $(ICEBREAKER_FREQ) --seed $(ICEBREAKER_SEED) \
 		--asc $(ICEBREAKER)/drf_icebreaker.asc --report $(ICEBREAKER)/pnr.json \

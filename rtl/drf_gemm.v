@@ -32,7 +32,7 @@
 //            multiply) at T+2, write lo + prod_lo at T+4 and hi + prod_hi + carry at T+5.
 //   sum:     n_L cycles per column, the first COLS values only (row 0).
 //
-// Setup after start: 19 cycles of shift-adds (KW·P_M, KW·P_N, plane bases, K·n_L·n_R), where
+// Setup after start: 19 cycles of shift-adds (KW·P_M, KW·P_N, plane bases), where
 // P_M, P_N are the row pitches (M, N rounded up to multiples of 8, spec 2.1). The arguments are
 // read from `args` throughout (stable until done, see drf_core).
 module drf_gemm #(
@@ -165,8 +165,6 @@ module drf_gemm #(
     reg [RAW-1:0]  rtop;      // Rbase + (bR-1)·KW·N
     reg [RAW-1:0]  r_jump;    // N - 2·KW·N: R step from (q, KW-1) to (q-1, 0)
     reg [31:0]     g_knn;     // K·n_L·n_R (SS; 0 otherwise)
-    reg [3:0]      su_i;      // bit of n_L·n_R used next (MSB first)
-    reg            su_nb;     // that bit, SS only
     wire [14:0]    arg_k_m1 = args[128 +: 15] - 15'd1;
     wire [8:0]     arg_kw_m1 = arg_k_m1[14:6];  // KW - 1 of the args
 
@@ -197,19 +195,29 @@ module drf_gemm #(
     assign busy = state != ST_IDLE;
 
     // Setup datapath. Phase A (t = 0..9): KW·P_M and KW·P_N by shift-add over the bits of KW.
-    // Phase B (t = 10..17): ltop, rtop by repeated adds; r_jump. K·n_L·n_R (t = 0..15, SS only)
-    // by shift-add over the 16 bits of n_L·n_R = (2^bL - 1)(2^bR - 1), MSB first: bit i is set iff
-    // i = 0, or exactly one of bL, bR is <= i, or bL < i, bR < i and i < bL + bR. The step
-    // enables and that bit are registered a cycle ahead (su_*).
+    // Phase B (t = 10..17): ltop, rtop by repeated adds; r_jump. The step enables are registered
+    // a cycle ahead (su_*).
+    // K·n_L·n_R (SS only, else 0) by two multiplies, which Yosys maps to DSP blocks (an iCE40
+    // SB_MAC16 each, an ECP5 MULT18X18D): n_L·n_R = (2^bL - 1)(2^bR - 1) < 2^16, then K·n_L·n_R
+    // < 2^31. Both are registered; the args are stable, so g_knn is ready two cycles after start,
+    // long before the first drain.
+    reg  [15:0] g_nn;
+    wire [7:0]  n_l, n_r;
+    genvar gb;
+    generate
+        for (gb = 0; gb < 8; gb = gb + 1) begin : g_n
+            assign n_l[gb] = a_bl > gb;
+            assign n_r[gb] = a_br > gb;
+        end
+    endgenerate
+    always @(posedge clk) begin
+        g_nn <= (a_fl & a_fr) ? n_l * n_r : 16'd0;
+        g_knn <= a_k * g_nn;
+    end
+
     reg       su_a, su_j, su_l, su_r;
     wire [4:0] su_t1 = su_t + 5'd1;
-    wire [3:0] su_in = state == ST_IDLE ? 4'd15 : su_i - 4'd1;  // next su_i
-    wire [4:0] su_bb = {1'b0, a_bl} + {1'b0, a_br};
-    wire       su_bit = su_in == 4'd0 || ((su_in >= a_bl) ^ (su_in >= a_br)) ||
-                        (su_in > a_bl && su_in > a_br && {1'b0, su_in} < su_bb);
     always @(posedge clk) begin
-        su_i <= su_in;
-        su_nb <= a_fl & a_fr & su_bit;
         su_a <= state == ST_IDLE || su_t1 < 5'd10;
         su_j <= state != ST_IDLE && su_t1 == 5'd10;
         su_l <= state != ST_IDLE && su_t1 >= 5'd10 && su_t1 < su_thr_l;
@@ -221,16 +229,12 @@ module drf_gemm #(
             kwn <= {RAW{1'b0}};
             ltop <= args[0 +: LAW];
             rtop <= args[32 +: RAW];
-            g_knn <= 32'd0;
         end else if (state == ST_SETUP) begin
             su_t <= su_t1;
             if (su_a) begin
                 kwm <= {kwm[LAW-2:0], 1'b0} + (su_kw[9] ? a_pm[LAW-1:0] : {LAW{1'b0}});
                 kwn <= {kwn[RAW-2:0], 1'b0} + (su_kw[9] ? a_pn[RAW-1:0] : {RAW{1'b0}});
                 su_kw <= {su_kw[8:0], 1'b0};
-            end
-            if (!su_t[4]) begin
-                g_knn <= {g_knn[30:0], 1'b0} + (su_nb ? {16'd0, a_k} : 32'd0);
             end
             if (su_j)
                 r_jump <= a_pn[RAW-1:0] - {kwn[RAW-2:0], 1'b0};
