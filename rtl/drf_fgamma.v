@@ -7,8 +7,9 @@
 //              Q = floor(n*t*2^15 / m) (m > 0) or n*2^15 (m = 0), c = (Q + U) >> 16 -> u8 at dst
 //
 // Datapath (sized for the iCE40 UP5K): three adders.
-//   t adder    after a max-pass read it compares |g| with m (a carry out); after an element read it
-//              forms t = g + m. The max pass folds |g| into m in the cycle its data arrives.
+//   t adder    from the registered read (hw, a cycle after the data arrives: no arithmetic on the
+//              memory's output): after a max-pass read it compares |g| with m (a carry out) and
+//              folds |g| into m; after an element read it forms t = g + m.
 //   x adder    {rem, qn[23:15]}: first G Horner steps {rem, qn} = 2*{rem, qn} + t*2^15, leaving
 //              n*t*2^15 with rem = (n*t) >> 9 (< m, since Q < 2^24) and qn = {(n*t)[8:0], 15'd0};
 //              then 24 non-restoring divider steps, rem = 2*rem + qn[23] -/+ m by the sign of rem,
@@ -18,11 +19,12 @@
 // The LFSR steps once per cycle in divider steps 16..31, so each element's draw is done by WT.
 // Addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8), mdst + s (i32).
 //
-// Schedule per row: ROW, E max-pass reads (MAX), MX1 (last fold), MWR (write m), RD (read the
-// first g); per element WT (t = g + m; the previous code is latched and written in the next
-// cycle), G HOR cycles, 24 DIV cycles (the last one reads the next g); a final WT latches the
-// row's last code. That is 25 + G cycles per element plus 1 in the max pass, at most 34 for G = 8
-// (the earlier divider with a prefetch machine took 26). Reads and writes of D never happen in the
+// Schedule per row: ROW, E max-pass reads (MAX), MX1 and MX2 (the last read registered, then
+// folded), MWR (write m), RD and RD2 (read the first g, register it); per element WT (t = g + m;
+// the previous code is latched and written in the next cycle), G HOR cycles, 24 DIV cycles (the
+// second-to-last one reads the next g); a final WT latches the row's last code. That is 25 + G
+// cycles per element plus 1 in the max pass, at most 34 for G = 8 (the earlier divider with a
+// prefetch machine took 26), and 7 per row. Reads and writes of D never happen in the
 // same cycle (D may be a single-port RAM).
 
 module drf_fgamma #(
@@ -57,9 +59,11 @@ module drf_fgamma #(
     localparam [3:0] ST_IDLE = 4'd0,  // waiting for start
                      ST_ROW  = 4'd1,  // row setup, m cleared
                      ST_MAX  = 4'd2,  // max pass: one read per element
-                     ST_MX1  = 4'd3,  // max pass drains: the last |g| folded into m
+                     ST_MX1  = 4'd3,  // max pass drains: the last read's data is registered
+                     ST_MX2  = 4'd4,  // ... and its |g| folded into m
                      ST_MWR  = 4'd5,  // write m; m = 0 becomes 1 for the division
                      ST_RD   = 4'd6,  // read the row's first g
+                     ST_RD2  = 4'd10, // its data is registered
                      ST_WT   = 4'd7,  // latch the previous code; next element: t = g + m
                      ST_HOR  = 4'd8,  // n*t, one Horner step per cycle
                      ST_DIV  = 4'd9;  // 24 divider steps
@@ -97,16 +101,20 @@ module drf_fgamma #(
     reg [15:0]    rem;       // Horner: (n*t) >> 9; divider: signed remainder in [-m, m)
     reg [QW-1:0]  qn;        // Horner: (n*t) << 15; divider: numerator bits out, quotient bits in
 
-    // Read valid flags (control)
+    // Read valid flags (control). Read data is registered (hw) before any arithmetic: the D
+    // memory's output goes through a LUT into flip-flops, and the t adder starts from them.
     reg           rv;        // d_rdata holds the data of a read issued last cycle
     reg           rscan;     // ... and it was a max-pass read
+    reg           hv, hscan; // the same for hw, one cycle later
+    reg [15:0]    hw;        // the i16 read, registered
+    reg           hmin;      // hw == -32768
 
     // ---------------------------------------------------------------------------------------------
     // Reads: the max pass (sp), then one g per element (gp).
     wire          scan     = (st == ST_MAX);
-    wire          div_last = (st == ST_DIV) && (&cnt);
+    wire          div_pre  = (st == ST_DIV) && (cnt == 5'd30);  // a cycle before the last step
     wire [HW-1:0] rp       = scan ? sp : gp;
-    assign d_re    = scan || (st == ST_RD) || (div_last && more);
+    assign d_re    = scan || (st == ST_RD) || (div_pre && more);
     assign d_raddr = rp[HW-1:1];
 
     always @(posedge clk) begin
@@ -114,9 +122,17 @@ module drf_fgamma #(
             rhalf <= rp[0];
         rv    <= d_re;
         rscan <= scan;
+        hv    <= rv;
+        hscan <= rscan;
+        if (rv) begin
+            hw   <= half;
+            hmin <= half == 16'h8000;
+        end
         if (rst) begin
             rv    <= 1'b0;
             rscan <= 1'b0;
+            hv    <= 1'b0;
+            hscan <= 1'b0;
         end
     end
 
@@ -124,11 +140,10 @@ module drf_fgamma #(
     // compares it with m: (g ^ s) + (32767 - m) + carry >= 2^15 iff |sat(g)| > m. After an element
     // read the t adder forms t = sat(g) + m = g + m + (g == -32768).
     wire [15:0] half  = rhalf ? d_rdata[31:16] : d_rdata[15:0];
-    wire        g_min = (half == 16'h8000);
-    wire        neg   = rscan && half[15];
-    wire        a_inc = neg && !g_min;
-    wire [15:0] g_x   = half ^ {16{neg}};  // max pass: g_x[15] = 0
-    wire [15:0] t_sum = g_x + {1'b0, mx ^ {15{rscan}}} + {15'd0, rscan ? a_inc : g_min};
+    wire        neg   = hscan && hw[15];
+    wire        a_inc = neg && !hmin;
+    wire [15:0] g_x   = hw ^ {16{neg}};  // max pass: g_x[15] = 0
+    wire [15:0] t_sum = g_x + {1'b0, mx ^ {15{hscan}}} + {15'd0, hscan ? a_inc : hmin};
     wire        a_gt  = t_sum[15];         // max pass: |sat(g)| > m
     wire [14:0] a_abs = g_x[14:0] + {14'd0, a_inc};
 
@@ -155,7 +170,7 @@ module drf_fgamma #(
     wire [15:0]   unused_frac = q_plus_u[15:0];
 
     always @(posedge clk) begin
-        if (rv && !rscan)
+        if (hv && !hscan)
             t <= t_sum;
         else if (hor && cnt[3:0] == g_bits)
             t <= 16'd0;
@@ -198,7 +213,8 @@ module drf_fgamma #(
                 if (e_one)
                     st <= ST_MX1;
             end
-            ST_MX1: st <= ST_MWR;
+            ST_MX1: st <= ST_MX2;
+            ST_MX2: st <= ST_MWR;
             ST_MWR: begin
                 mp    <= mp + 1'b1;
                 e_cnt <= e_num;
@@ -207,7 +223,8 @@ module drf_fgamma #(
                 wpend <= 1'b0;
                 st    <= ST_RD;
             end
-            ST_RD: st <= ST_WT;
+            ST_RD: st <= ST_RD2;
+            ST_RD2: st <= ST_WT;
             ST_WT: begin
                 if (more) begin
                     gp    <= gp + 1'b1;
@@ -245,7 +262,7 @@ module drf_fgamma #(
         // t = 0 + 1 and Q = n*1*2^15/1 = n*2^15, the spec's value for m = 0.
         if (st == ST_ROW)
             mx <= 15'd0;
-        else if (rv && rscan && a_gt)
+        else if (hv && hscan && a_gt)
             mx <= a_abs;
         else if (st == ST_MWR && mx[14:1] == 14'd0)
             mx[0] <= 1'b1;
