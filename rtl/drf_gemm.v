@@ -399,10 +399,19 @@ module drf_gemm #(
         end
     end
 
-    assign n_end = y_end;
-    assign n_sum = y_sum;
-    assign n_s = y_sum ? s_top_sum : s_top;
-    assign n_p0 = y_sum ? 3'd0 : bl_m1;
+    // The next tile's kind (end, sum pass) is registered a cycle ahead, which takes it and the
+    // s-range logic after it (n_s, fb_*) off one path: its inputs (state, c_sum, c_more_*) change
+    // only with a tile_load, and the next tile_load is at least two cycles later (su_done during
+    // setup, when they are constant, then `last_ok`).
+    reg q_end, q_sum;
+    always @(posedge clk) begin
+        q_end <= y_end;
+        q_sum <= y_sum;
+    end
+    assign n_end = q_end;
+    assign n_sum = q_sum;
+    assign n_s = q_sum ? s_top_sum : s_top;
+    assign n_p0 = q_sum ? 3'd0 : bl_m1;
     assign n_rem_rows = y_rem_rows;
     assign n_rem_cols = y_rem_cols;
     assign n_tb_l = y_tb_l;

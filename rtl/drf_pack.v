@@ -13,16 +13,22 @@
 // bits k >= K come out zero. The word is written to L or R the cycle after its last code, while
 // the next word's codes come in. One plane per pass keeps the area at one 64-bit register; the
 // codes are read b times. done rises rows*b*K + 3 cycles after start (start, read of the first
-// code, the codes, write of the last word).
+// code, the codes, write of the last word): one code per cycle, no cycle more than without the
+// pipeline below.
 //
-// Schedule: the registers (k, rn, p, idx) describe the slot whose D data arrives in this cycle;
-// the read address is that of the next slot, taken from the next-state logic, so the gather needs
-// no pipeline copies of the slot. The cycle after start only reads the first code (drf_core
-// routes the D port to PACK from then on).
+// Schedule, two stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (k, rn, idx,
+// and the flags kh, re) describe the slot whose D word is read in this cycle, so the read address
+// is a register plus src (one adder); the gather stage gets the slot's data the cycle after, with
+// the few bits it needs delayed (t, the byte of the D word, kh, re; the plane p is kept there
+// only). The read stage is set to the first slot while idle, so the cycle after start reads it.
+// The last slot's data ends the command; by then the read stage has read the next plane's first
+// code (src + 0, harmless), and it returns to idle.
 //
-// Counters are compared with the command fields as they are (args is stable from start until
-// done), so no limit is precomputed. k = {w, t} counts the codes of a plane row (15 bits,
-// K <= 32768 taken modulo 2^15: k + 1 meets K only at the row's last code); t returns to 0 for
+// Limits: "last code of the plane row" (kh: k + 1 == K) and "last row of the block" (re:
+// rn == rows) are flags registered a cycle ahead, from the next value of k (compared with K - 1,
+// a decrement of the command field that stays constant) and of rn, so no counter compare lies on
+// the address path. args is stable from start until done (drf_core's contract). k = {w, t}
+// counts the codes of a plane row (15 bits, K <= 32768 taken modulo 2^15); t returns to 0 for
 // each row of a word, w advances after the block's last row. rn = r + 1 counts 1 .. rows.
 //
 // Element index r*stride_r + k*stride_k is kept relative to the view's element 0 (4*src), with
@@ -34,9 +40,10 @@
 // Needs DAW >= 5.
 //
 // Area (iCE40: a logic cell is one LUT4 and one flip-flop, clock enable and reset shared by a
-// block of 8 cells): registers hold values whose next state is one LUT (a counter that compares
-// its own output, r + 1 kept instead of r), and the 64-bit register takes its bit select in the
-// data LUT rather than as per-bit clock enables.
+// block of 8 cells): the 64-bit register takes its bit select in the data LUT rather than as
+// per-bit clock enables. The pipeline costs about as much as the compares it replaces (UP5K
+// device 5,441 -> 5,445 cells); PACK's longest register-to-register path on its own is the
+// k -> k + 1 -> next k -> kh compare (about 22 ns placed), the read address is idx + src.
 
 module drf_pack #(
     parameter DAW = 15,  // D address bits (2^DAW 32-bit words); 5 .. 30
@@ -79,11 +86,18 @@ module drf_pack #(
     wire [OW-1:0]  dst  = args[192 +: OW];
 
     // Control
-    reg           pre;        // the cycle after start: read the first code
-    reg           v;          // the registers hold a slot whose data arrives now
-    reg [14:0]    k;          // {w, t}: code of the plane row
-    reg [OW-1:0]  rn;         // row + 1: compared with rows as it is
-    reg [2:0]     p;          // plane
+    reg           rv;         // read stage: the registers hold a slot whose code is read now
+    reg [5:0]     u;          // t + 1 (modulo 64) of the code k = 64w + t
+    reg [8:0]     wd;         // K/64 - w (modulo 512): counts the words of a plane row down
+    reg [OW-1:0]  rn;         // row + 1
+    reg           kh;         // k + 1 == K: the plane row's last code
+    reg           re;         // rn == rows: the block's last row
+    reg           v;          // gather stage: the D data of a slot arrives now
+    reg [5:0]     g_u;        // ... its u
+    reg [1:0]     g_b;        // ... its byte in the D word
+    reg           g_kh;       // ... its kh, re
+    reg           g_re;
+    reg [2:0]     p;          // ... its plane
     reg           s2_we;      // the word in sh is complete: write it
     reg           s2_rend;    // ... and it is its block's last row
     reg           s2_fin;     // ... and the command's last word
@@ -96,69 +110,84 @@ module drf_pack #(
     reg [OW-1:0]  oaddr;      // address of the next word written
 
     // ---------------------------------------------------------------------------------------------
-    // Slot sequence
-    wire [14:0]   k_inc  = k + 15'd1;
-    wire [2:0]    p_inc  = p + 3'd1;
-    wire          k_hit  = (k_inc == kk);           // the plane row's last code
-    wire          t_end  = k_hit || (&k[5:0]);      // the word's last code
-    wire          r_end  = (rn == rows);            // the block's last row
-    wire          pl_end = t_end && r_end && k_hit; // the plane's last code
-    wire          fin    = pl_end && (p_inc == bits);
-    wire          nw     = !v || t_end;             // next slot starts a word
-    wire          z      = !v || pl_end;            // next slot starts a plane: all at 0
+    // Read stage: slot sequence
+    wire          t_end  = kh || (u == 6'd0);       // the word's last code (t = 63 or kh)
+    wire          pl_end = kh && re;                // the plane's last code
+    wire          nw     = !rv || t_end;            // next slot starts a word
+    wire          z      = !rv || pl_end;           // next slot starts a plane: all at 0
 
     // Next word's row start: the following row, else row 0 of the next word, else 0.
     wire [IW-1:0] bwr_sum  = bwr + sr;
     wire [IW-1:6] bw_sum   = bw + sk[IW-7:0];
-    wire [IW-1:0] bwr_next = z ? {IW{1'b0}} : r_end ? {bw_sum, 6'd0} : bwr_sum;
+    wire [IW-1:0] bwr_next = z ? {IW{1'b0}} : re ? {bw_sum, 6'd0} : bwr_sum;
     wire [IW-1:0] idx_next = nw ? bwr_next : idx + sk;
 
-    assign d_re    = pre || (v && !fin);
-    assign d_raddr = src + idx_next[IW-1:2];
+    // t restarts with each word, w moves on after the block's last row; r restarts with each
+    // block. The next slot is the row's last code when t + 1 == K modulo 64 in the row's last
+    // word w = (K - 1) div 64, that is wd = 0 (K mod 64 != 0) or wd = 1 (K mod 64 = 0).
+    wire          w_adv   = !rv || (t_end && re);
+    wire [5:0]    u_next  = nw ? 6'd1 : u + 6'd1;
+    wire [8:0]    wd_next = w_adv ? (z ? kk[14:6] : wd - 9'd1) : wd;
+    wire          kh_next = (u_next == kk[5:0]) && (wd_next[8:1] == 8'd0) &&
+                            (wd_next[0] == (kk[5:0] == 6'd0));
+    wire [OW-1:0] rn_next = (!rv || re) ? {{(OW-1){1'b0}}, 1'b1} : rn + 1'b1;
+
+    // The gather stage ends the command on the last slot's data; the read stage has moved on to
+    // the first slot of a plane that is not packed by then (a harmless read of src).
+    wire          g_fin  = g_kh && g_re && (p + 3'd1 == bits);
+
+    assign d_re    = rv;
+    assign d_raddr = src + idx[IW-1:2];
 
     always @(posedge clk) begin
-        pre <= start;
-        v   <= pre || (v && !fin);
+        rv  <= start || (rv && !(v && g_fin));
         idx <= idx_next;
         if (nw)
             bwr <= bwr_next;
-        if (!v || (t_end && r_end))
+        if (w_adv)
             bw <= z ? {(IW-6){1'b0}} : bw_sum;
-        // t restarts with each word, w moves on after the block's last row (t = 63 then, so
-        // k + 1 = {w + 1, 0}); r restarts with each block
-        k[5:0] <= nw ? 6'd0 : k_inc[5:0];
-        if (!v || r_end)
-            k[14:6] <= z ? 9'd0 : k_inc[14:6];
-        if (nw)
-            rn <= (!v || r_end) ? {{(OW-1){1'b0}}, 1'b1} : rn + 1'b1;
-        if (z)
-            p <= v ? p_inc : 3'd0;
+        u   <= u_next;
+        wd  <= wd_next;
+        kh  <= kh_next;
+        if (nw) begin
+            rn <= rn_next;
+            re <= (rn_next == rows);
+        end
+        // gather stage
+        v    <= rv && !(v && g_fin);
+        g_u  <= u;
+        g_b  <= idx[1:0];
+        g_kh <= kh;
+        g_re <= re;
+        if (!v || (g_kh && g_re))
+            p <= v ? p + 3'd1 : 3'd0;
         if (rst) begin
-            pre <= 1'b0;
-            v   <= 1'b0;
+            rv <= 1'b0;
+            v  <= 1'b0;
         end
     end
 
-    assign busy = pre || v || s2_we;
+    assign busy = rv || v || s2_we;
 
     // ---------------------------------------------------------------------------------------------
     // Gather and write
-    wire code_bit = d_rdata[{idx[1:0], p}];
+    wire code_bit = d_rdata[{g_b, p}];
 
     // Bit 8j + i takes the code of slot t = 8j + i; slot 0 clears the other bits by the flip-flops'
     // synchronous reset. The bit's update is written as an XOR rather than as "if (hit)" so that
     // Yosys keeps it in the bit's LUT (one logic cell a bit) instead of making a clock enable of
     // each bit, which iCE40 shares per block of 8 cells. Outside a word (v = 0) t is 0: bit 0 and
     // the clear act after the last word has been written, harmlessly.
-    wire       clr = (k[5:0] == 6'd0);
-    wire [7:0] hit_j = 8'd1 << k[5:3];
-    wire [7:0] hit_i = 8'd1 << k[2:0];
+    wire       clr = (g_u == 6'd1);
+    wire [7:0] hit_j = 8'd1 << g_u[5:3];  // bit 8j + i takes u = 8j + i + 1 (modulo 64)
+    wire [7:0] hit_i = 8'd1 << g_u[2:0];
 
     genvar j, i;
     generate
         for (j = 0; j < 8; j = j + 1) begin : g_byte
             for (i = 0; i < 8; i = i + 1) begin : g_bit
-                wire hit = hit_j[j] && hit_i[i];
+                localparam integer U = (8*j + i + 1) % 64;
+                wire hit = hit_j[U/8] && hit_i[U%8];
                 always @(posedge clk)
                     if (clr && (j != 0 || i != 0))
                         sh[8*j+i] <= 1'b0;
@@ -171,9 +200,9 @@ module drf_pack #(
     // Next address: + 1 within a block, the next multiple of 8 after its last row.
     always @(posedge clk) begin
         done    <= s2_fin;
-        s2_we   <= v && t_end;
-        s2_rend <= r_end;
-        s2_fin  <= v && fin;
+        s2_we   <= v && (g_kh || (g_u == 6'd0));
+        s2_rend <= g_re;
+        s2_fin  <= v && g_fin;
         if (start)
             oaddr <= dst;
         else if (s2_we)
