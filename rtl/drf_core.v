@@ -120,30 +120,42 @@ module drf_core #(
                     (eng == E_QACT && fa_done) || (eng == E_PACK && pk_done) ||
                     (clearing && clr_last);
 
+    reg [2:0] eng_next;
+    always @(*) begin
+        eng_next = eng;
+        if (start) begin
+            case (cmd_op)
+                OP_GEMM: eng_next = E_GEMM;
+                OP_QGRAD: eng_next = E_QGRAD;
+                OP_QACT: eng_next = E_QACT;
+                OP_PACK: eng_next = E_PACK;
+                OP_RESET: eng_next = E_CLEAR;
+                default: ; // SEED (done in one cycle); others are no-ops
+            endcase
+        end else if (eng_done) begin
+            eng_next = E_NONE;
+        end
+        if (rst) eng_next = E_NONE;
+    end
+
+    // One-hot copies of eng, registered with it: they gate the engines' D read ports into an OR,
+    // two LUT levels from any register to the memory's address instead of a case on eng.
+    reg s_gemm, s_fg, s_fa, s_pk, s_clear, s_none;
     always @(posedge clk) begin
+        eng <= eng_next;
+        s_gemm <= eng_next == E_GEMM;
+        s_fg <= eng_next == E_QGRAD;
+        s_fa <= eng_next == E_QACT;
+        s_pk <= eng_next == E_PACK;
+        s_clear <= eng_next == E_CLEAR;
+        s_none <= eng_next == E_NONE;
         if (rst) begin
-            eng <= E_NONE;
             cmd_done <= 1'b0;
             clr_addr <= 0;
         end else begin
-            cmd_done <= 1'b0;
-            if (start) begin
-                case (cmd_op)
-                    OP_GEMM: eng <= E_GEMM;
-                    OP_QGRAD: eng <= E_QGRAD;
-                    OP_QACT: eng <= E_QACT;
-                    OP_PACK: eng <= E_PACK;
-                    OP_RESET: begin
-                        eng <= E_CLEAR;
-                        clr_addr <= 0;
-                    end
-                    default: cmd_done <= 1'b1; // SEED (done in one cycle); others are no-ops
-                endcase
-            end else if (eng_done) begin
-                eng <= E_NONE;
-                cmd_done <= 1'b1;
-            end
-            if (clearing) clr_addr <= clr_addr + 1'b1;
+            cmd_done <= start ? eng_next == E_NONE : eng_done;
+            if (start) clr_addr <= 0;
+            else if (clearing) clr_addr <= clr_addr + 1'b1;
         end
     end
 
@@ -170,31 +182,13 @@ module drf_core #(
     wire [DAW-1:0] d_waddr = gemm_d_waddr | fg_d_waddr | fa_d_waddr | clr_addr[DAW-1:0] |
                              (host_addr[DAW-1:0] & {DAW{host_dwe}});
     wire [31:0] d_wdata = gemm_d_wdata | fg_d_wdata | fa_d_wdata | (host_wdata[31:0] & {32{host_dwe}});
-    reg d_re;
-    reg [DAW-1:0] d_raddr;
-    reg [3:0] d_wbe;
-    always @(*) begin
-        case (eng)
-            E_GEMM: begin
-                d_re = gemm_d_re; d_raddr = gemm_d_raddr; d_wbe = gemm_d_wbe;
-            end
-            E_QGRAD: begin
-                d_re = fg_d_re; d_raddr = fg_d_raddr; d_wbe = fg_d_wbe;
-            end
-            E_QACT: begin
-                d_re = fa_d_re; d_raddr = fa_d_raddr; d_wbe = fa_d_wbe;
-            end
-            E_PACK: begin
-                d_re = pk_d_re; d_raddr = pk_d_raddr; d_wbe = 4'd0;
-            end
-            E_CLEAR: begin
-                d_re = 1'b0; d_raddr = {DAW{1'b0}}; d_wbe = 4'hF;
-            end
-            default: begin
-                d_re = host_re && host_d; d_raddr = host_addr[DAW-1:0]; d_wbe = 4'hF;
-            end
-        endcase
-    end
+    wire d_re = (gemm_d_re & s_gemm) | (fg_d_re & s_fg) | (fa_d_re & s_fa) | (pk_d_re & s_pk) |
+                (host_re & host_d & s_none);
+    wire [DAW-1:0] d_raddr = (gemm_d_raddr & {DAW{s_gemm}}) | (fg_d_raddr & {DAW{s_fg}}) |
+                             (fa_d_raddr & {DAW{s_fa}}) | (pk_d_raddr & {DAW{s_pk}}) |
+                             (host_addr[DAW-1:0] & {DAW{s_none}});
+    wire [3:0] d_wbe = (gemm_d_wbe & {4{s_gemm}}) | (fg_d_wbe & {4{s_fg}}) |
+                       (fa_d_wbe & {4{s_fa}}) | {4{s_clear | s_none}};
 
     drf_opmem #(.BANKS(ROWS), .AW(LAW)) u_lmem (
         .clk(clk), .addr(l_addr), .we(l_we), .wdata(op_wdata),
