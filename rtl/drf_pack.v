@@ -16,20 +16,22 @@
 // code, the codes, write of the last word): one code per cycle, no cycle more than without the
 // pipeline below.
 //
-// Schedule, two stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (k, rn, idx,
-// and the flags kh, re) describe the slot whose D word is read in this cycle, so the read address
-// is a register plus src (one adder); the gather stage gets the slot's data the cycle after, with
-// the few bits it needs delayed (t, the byte of the D word, kh, re; the plane p is kept there
-// only). The read stage is set to the first slot while idle, so the cycle after start reads it.
-// The last slot's data ends the command; by then the read stage has read the next plane's first
-// code (src + 0, harmless), and it returns to idle.
+// Schedule, two stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (u, wd, rd,
+// idx and the flags kh, re) describe the slot whose D word is read in this cycle, so the read
+// address is a register plus src (one adder); the gather stage gets the slot's data the cycle
+// after, with the few bits it needs delayed (u, the byte of the D word, kh, re and a valid bit; the
+// plane p is kept there only). The read stage sits at the first slot while idle, so the cycle after
+// start reads it. The last slot's data ends the command; by then the read stage has read the next
+// plane's first code (src + 0, harmless), and it returns to idle.
 //
-// Limits: "last code of the plane row" (kh: k + 1 == K) and "last row of the block" (re:
-// rn == rows) are flags registered a cycle ahead, from the next value of k (compared with K - 1,
-// a decrement of the command field that stays constant) and of rn, so no counter compare lies on
-// the address path. args is stable from start until done (drf_core's contract). k = {w, t}
-// counts the codes of a plane row (15 bits, K <= 32768 taken modulo 2^15); t returns to 0 for
-// each row of a word, w advances after the block's last row. rn = r + 1 counts 1 .. rows.
+// Limits: "last code of the plane row" (kh: k + 1 == K) and "last row of the block" (re) are flags
+// registered a cycle ahead from the next values of the counters, so no counter compare or carry
+// chain lies between them and the address. Counters: u = t + 1 modulo 64 (t returns to 0 for each
+// row of a word; t = 63 is u = 0); wd = K div 64 - w modulo 2^9 counts the words down (w advances
+// after the block's last row; the row's last word (K - 1) div 64 is wd = 0 if K mod 64 != 0, else
+// wd = 1), so kh = (u == K mod 64) in that word; rd = rows - r modulo 2^OW counts the rows down,
+// re = (rd == 1). K and rows are taken modulo 2^15 and 2^OW (K <= 32768, rows <= 2^OW); args is
+// stable from start until done (drf_core's contract).
 //
 // Element index r*stride_r + k*stride_k is kept relative to the view's element 0 (4*src), with
 // adds only, modulo 2^(DAW+2) (the command engine has checked that the largest index is inside
@@ -41,9 +43,7 @@
 //
 // Area (iCE40: a logic cell is one LUT4 and one flip-flop, clock enable and reset shared by a
 // block of 8 cells): the 64-bit register takes its bit select in the data LUT rather than as
-// per-bit clock enables. The pipeline costs about as much as the compares it replaces (UP5K
-// device 5,441 -> 5,445 cells); PACK's longest register-to-register path on its own is the
-// k -> k + 1 -> next k -> kh compare (about 22 ns placed), the read address is idx + src.
+// per-bit clock enables. The pipeline (its 12 flip-flops mainly) costs about 24 logic cells.
 
 module drf_pack #(
     parameter DAW = 15,  // D address bits (2^DAW 32-bit words); 5 .. 30
@@ -89,9 +89,9 @@ module drf_pack #(
     reg           rv;         // read stage: the registers hold a slot whose code is read now
     reg [5:0]     u;          // t + 1 (modulo 64) of the code k = 64w + t
     reg [8:0]     wd;         // K/64 - w (modulo 512): counts the words of a plane row down
-    reg [OW-1:0]  rn;         // row + 1
+    reg [OW-1:0]  rd;         // rows - row (modulo 2^OW): counts the rows of a block down
     reg           kh;         // k + 1 == K: the plane row's last code
-    reg           re;         // rn == rows: the block's last row
+    reg           re;         // rd == 1: the block's last row
     reg           v;          // gather stage: the D data of a slot arrives now
     reg [5:0]     g_u;        // ... its u
     reg [1:0]     g_b;        // ... its byte in the D word
@@ -130,7 +130,7 @@ module drf_pack #(
     wire [8:0]    wd_next = w_adv ? (z ? kk[14:6] : wd - 9'd1) : wd;
     wire          kh_next = (u_next == kk[5:0]) && (wd_next[8:1] == 8'd0) &&
                             (wd_next[0] == (kk[5:0] == 6'd0));
-    wire [OW-1:0] rn_next = (!rv || re) ? {{(OW-1){1'b0}}, 1'b1} : rn + 1'b1;
+    wire [OW-1:0] rd_next = (!rv || re) ? rows : rd - 1'b1;
 
     // The gather stage ends the command on the last slot's data; the read stage has moved on to
     // the first slot of a plane that is not packed by then (a harmless read of src).
@@ -150,8 +150,8 @@ module drf_pack #(
         wd  <= wd_next;
         kh  <= kh_next;
         if (nw) begin
-            rn <= rn_next;
-            re <= (rn_next == rows);
+            rd <= rd_next;
+            re <= (rd_next == {{(OW-1){1'b0}}, 1'b1});
         end
         // gather stage
         v    <= rv && !(v && g_fin);
