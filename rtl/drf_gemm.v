@@ -324,19 +324,39 @@ module drf_gemm #(
     wire [3:0] fa_s = ns_s - 4'd1;
     wire [2:0] fa_plo = ns_plo - {2'd0, ns_plo != 3'd0};
     wire [2:0] fa_phi = ns_phi - {2'd0, {1'b0, ns_phi} == ns_s};
-    wire [3:0] fb_s = n_s - 4'd1;
-    wire [2:0] fb_p = n_p0 - {2'd0, n_p0 != 3'd0};
-    wire [2:0] fb_phi = n_p0 - {2'd0, {1'b0, n_p0} == n_s};
+
+    // The first s of a tile (n_s, its p range n_p0) and the s after it, per kind of tile (regular,
+    // sum pass): constants of the command, registered, so that a tile load only selects by q_sum.
+    // Fields: {n_s, n_p0, s - 1, p_lo(s - 1), p_hi(s - 1), single, s - 1 == 0, l_down, n_p0 - 1,
+    // n_s == 0}.
+    function [23:0] tile_first(input [3:0] ts, input [2:0] tp);
+        reg [3:0] bs;
+        reg [2:0] bp, bphi;
+        begin
+            bs = ts - 4'd1;
+            bp = tp - {2'd0, tp != 3'd0};
+            bphi = tp - {2'd0, {1'b0, tp} == ts};
+            tile_first = {ts, tp, bs, bp, bphi, bp == bphi, bs == 4'd0, tp != 3'd0, tp - 3'd1,
+                          ts == 4'd0};
+        end
+    endfunction
+    reg  [23:0] tf_reg, tf_sum;
+    always @(posedge clk) begin
+        tf_reg <= tile_first(s_top, bl_m1);
+        tf_sum <= tile_first(s_top_sum, 3'd0);
+    end
+    wire [23:0] tf = q_sum ? tf_sum : tf_reg;
+    wire        n_szero = tf[0];   // n_s == 0
 
     always @(posedge clk) begin
         if (tile_load) begin
-            ns_s <= fb_s;
-            ns_plo <= fb_p;
-            ns_phi <= fb_phi;
-            ns_single <= fb_p == fb_phi;
-            ns_szero <= fb_s == 4'd0;
-            l_down <= n_p0 != 3'd0;
-            p_hi_m1 <= n_p0 - 3'd1;
+            ns_s <= tf[16:13];
+            ns_plo <= tf[12:10];
+            ns_phi <= tf[9:7];
+            ns_single <= tf[6];
+            ns_szero <= tf[5];
+            l_down <= tf[4];
+            p_hi_m1 <= tf[3:1];
         end else if (issue && new_s) begin
             ns_s <= fa_s;
             ns_plo <= fa_plo;
@@ -410,8 +430,8 @@ module drf_gemm #(
     end
     assign n_end = q_end;
     assign n_sum = q_sum;
-    assign n_s = q_sum ? s_top_sum : s_top;
-    assign n_p0 = q_sum ? 3'd0 : bl_m1;
+    assign n_s = tf[23:20];
+    assign n_p0 = tf[19:17];
     assign n_rem_rows = y_rem_rows;
     assign n_rem_cols = y_rem_cols;
     assign n_tb_l = y_tb_l;
@@ -438,8 +458,8 @@ module drf_gemm #(
             wl <= kw_m1;
             w_last <= kw_one;
             p_last <= 1'b1;
-            s_zero <= n_s == 4'd0;
-            c_last <= kw_one && n_s == 4'd0;
+            s_zero <= n_szero;
+            c_last <= kw_one && n_szero;
             la <= n_tb_l;
             ls <= n_tb_l;
             tb_l <= n_tb_l;
