@@ -108,6 +108,7 @@ module drf_fgamma #(
     reg           hv, hscan; // the same for hw, one cycle later
     reg [15:0]    hw;        // the i16 read, registered
     reg           hmin;      // hw == -32768
+    reg           hneg, hinc;  // max pass: hw < 0; and |sat(hw)| = ~hw + 1 (hw != -32768)
 
     // ---------------------------------------------------------------------------------------------
     // Reads: the max pass (sp), then one g per element (gp).
@@ -127,6 +128,8 @@ module drf_fgamma #(
         if (rv) begin
             hw   <= half;
             hmin <= half == 16'h8000;
+            hneg <= rscan && half[15];
+            hinc <= rscan && half[15] && half != 16'h8000;
         end
         if (rst) begin
             rv    <= 1'b0;
@@ -140,8 +143,8 @@ module drf_fgamma #(
     // compares it with m: (g ^ s) + (32767 - m) + carry >= 2^15 iff |sat(g)| > m. After an element
     // read the t adder forms t = sat(g) + m = g + m + (g == -32768).
     wire [15:0] half  = rhalf ? d_rdata[31:16] : d_rdata[15:0];
-    wire        neg   = hscan && hw[15];
-    wire        a_inc = neg && !hmin;
+    wire        neg   = hneg;
+    wire        a_inc = hinc;
     wire [15:0] g_x   = hw ^ {16{neg}};  // max pass: g_x[15] = 0
     wire [15:0] t_sum = g_x + {1'b0, mx ^ {15{hscan}}} + {15'd0, hscan ? a_inc : hmin};
     wire        a_gt  = t_sum[15];         // max pass: |sat(g)| > m
