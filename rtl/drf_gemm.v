@@ -28,8 +28,9 @@
 // Drain, per shadow value in row-major order (through the DPU chain), skipping rows >= M and
 // columns >= N of edge tiles; the chain head is taken in cycle T, C is ready in T+1:
 //   WRITE32: 1 cycle per element: D write issued at T+2.
-//   ACC64:   2 cycles per element: read lo at T+2 and hi at T+3, scale·C (a 32x32 signed
-//            multiply) at T+2, write lo + prod_lo at T+4 and hi + prod_hi + carry at T+5.
+//   ACC64:   2 cycles per element: scale·C (a 32x32 signed multiply) at T+2, its words
+//            registered in T+3 and T+4, read lo at T+3 and hi at T+4, write lo + prod_lo at T+5
+//            and hi + prod_hi + carry at T+6.
 //   sum:     n_L cycles per column, the first COLS values only (row 0).
 //
 // Setup after start: 19 cycles of shift-adds (KW·P_M, KW·P_N, plane bases), where
@@ -747,19 +748,20 @@ module drf_gemm #(
     wire [31:0] c_b = g_knn | (corr & {32{sel_corr}}) | d_y;
 
     // Element pipeline, from the take in cycle T: s2 holds C in T+1 and T+2 (the next take is at
-    // T+2 for ACC64). WRITE32 writes it in T+2. ACC64 samples scale·C at the end of T+2 (s3, valid
-    // in T+3 and T+4), reads lo in T+2 and hi in T+3, adds lo straight from the memory's output in
-    // T+3 and hi + carry in T+4; the writes go out in T+4 and T+5. The next element's reads (T+4,
-    // T+5) come after the data they replace has been added.
-    reg            s2_v1, s2_v2, s3_v, s4_v, s4_cy;
+    // T+2 for ACC64). WRITE32 writes it in T+2. ACC64 samples scale·C at the end of T+2 (s3_prod,
+    // valid in T+3 and T+4); its lo and hi words are registered in turn (acc_b, valid in T+4 and
+    // T+5), so no adder follows the multiplier's output directly. D's lo word is read in T+3 and
+    // hi in T+4; lo + prod_lo is added in T+4 and hi + prod_hi + carry in T+5, straight from the
+    // memory's output; the writes go out in T+5 and T+6. The next element reads in T+5 and T+6.
+    reg            s2_v1, s2_v2, s3_v, s4_v, s5_v, s5_cy;
     reg [31:0]     s2_c;
     reg [63:0]     s3_prod;
-    reg [DAW-1:0]  s2_addr, s3_addr;
+    reg [31:0]     acc_b;
+    reg [DAW-1:0]  s2_addr, s3_addr, s4_addr;
     wire [32:0]    c_add = {c_t, 1'b1} + {c_b, c_cin};  // the carry-in in bit 0
     assign c_out = c_add[32:1] ^ {32{inv_c}};  // C at an element's take (inv_c is 0 in a sum pass)
-    // One adder for both words: lo + prod_lo in T+3 (s3), hi + prod_hi + carry in T+4 (s4).
-    wire [31:0]    acc_b = s3_v ? s3_prod[31:0] : s3_prod[63:32];
-    wire [33:0]    acc_sum = {1'b0, d_rdata, 1'b1} + {1'b0, acc_b, s4_cy};  // carry-in in bit 0
+    // One adder for both words: lo + prod_lo in T+4 (s4), hi + prod_hi + carry in T+5 (s5).
+    wire [33:0]    acc_sum = {1'b0, d_rdata, 1'b1} + {1'b0, acc_b, s5_cy};  // carry-in in bit 0
     wire [DAW-1:0] one_d = {{(DAW-1){1'b0}}, 1'b1};
 
     always @(posedge clk) begin
@@ -774,11 +776,15 @@ module drf_gemm #(
             s3_prod <= $signed(s2_c) * $signed(a_scale);
             s3_addr <= s2_addr;
         end
+        acc_b <= s3_v ? s3_prod[31:0] : s3_prod[63:32];
         s4_v <= s3_v;
-        s4_cy <= s3_v & acc_sum[33];  // 0 except in the cycle of the hi add
+        if (s4_v)
+            s4_addr <= s3_addr;
+        s5_v <= s4_v;
+        s5_cy <= s4_v & acc_sum[33];  // 0 except in the cycle of the hi add
         if (a_acc64) begin
-            d_we <= s3_v | s4_v;
-            d_waddr <= s3_v ? s3_addr : s3_addr + one_d;
+            d_we <= s4_v | s5_v;
+            d_waddr <= s4_v ? s3_addr : s4_addr + one_d;
             d_wdata <= acc_sum[32:1];
         end else begin
             d_we <= s2_v1;
@@ -786,7 +792,7 @@ module drf_gemm #(
             d_wdata <= s2_c;
         end
         // The write address and data are zero while no write is issued (drf_core ORs the engines).
-        if (a_acc64 ? ~(s3_v | s4_v) : ~s2_v1) begin
+        if (a_acc64 ? ~(s4_v | s5_v) : ~s2_v1) begin
             d_waddr <= {DAW{1'b0}};
             d_wdata <= 32'd0;
         end
@@ -795,15 +801,16 @@ module drf_gemm #(
             s2_v2 <= 1'b0;
             s3_v <= 1'b0;
             s4_v <= 1'b0;
+            s5_v <= 1'b0;
             d_we <= 1'b0;
         end
     end
 
-    assign d_re = s2_v2 | s3_v;
-    assign d_raddr = s3_v ? s3_addr + one_d : s2_addr;
+    assign d_re = s3_v | s4_v;
+    assign d_raddr = s4_v ? s3_addr + one_d : s3_addr;
     assign d_wbe = 4'hF;
 
-    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~d_we;
+    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~s5_v & ~d_we;
 
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
