@@ -754,7 +754,7 @@ module drf_gemm #(
     // hi in T+4; lo + prod_lo is added in T+4 and hi + prod_hi + carry in T+5, straight from the
     // memory's output; the writes go out in T+5 and T+6. The next element reads in T+5 and T+6.
     reg            s2_v1, s2_v2, s3_v, s4_v, s5_v, s5_cy;
-    reg [31:0]     s2_c;
+    (* keep *) reg [31:0] s2_c;  // kept in fabric: C goes from its adder into flip-flops, not into the DSP input registers
     reg [63:0]     s3_prod;
     reg [31:0]     acc_b;
     reg [DAW-1:0]  s2_addr, s3_addr, s4_addr;
