@@ -194,13 +194,14 @@ chparams = $(foreach p,$(1),chparam -set $(subst =, ,$(p)) drf_synth_top;)
 
 synth: synth-ice40 synth-ecp5
 
+# A build that misses the Fmax target still finishes and reports it (--timing-allow-fail).
 synth-ice40: $(RTL_SRC) synth/drf_synth_top.v
 	@mkdir -p $(SYN)
 	$(YOSYS) -q -l $(SYN)/ice40.log -p "read_verilog -DDRF_ICE40_DSP $(RTL_SRC) synth/drf_synth_top.v; \
 		$(call chparams,$(SYNTH_ICE40_PARAMS)) synth_ice40 -top drf_synth_top -spram -dsp \
 		-json $(SYN)/ice40.json; stat"
 	$(NEXTPNR_ICE40) -q --up5k --package sg48 --json $(SYN)/ice40.json \
-		--pcf constraints/icebreaker_synth.pcf --freq $(SYNTH_FREQ_ICE40) --seed 1 \
+		--pcf constraints/icebreaker_synth.pcf --freq $(SYNTH_FREQ_ICE40) --seed 1 --timing-allow-fail \
 		--asc $(SYN)/ice40.asc --report $(SYN)/ice40_pnr.json -l $(SYN)/ice40_pnr.log
 	@python3 scripts/synth_report.py --arch ice40 --yosys $(SYN)/ice40.log \
 		--pnr $(SYN)/ice40_pnr.json --label "iCE40 UP5K: $(SYNTH_ICE40_PARAMS)"
