@@ -1,7 +1,7 @@
 # DoReFa-Net training accelerator: top-level build.
 #   make              golden model, libdorefa (.a .so .pc), the dorefa CLI and the test runner
 #   make demo         the main job: golden-model self-test and a demo GEMM / f_gamma run
-#   make test         every test: co-simulations, device and PHY tests, protocol suite on ref and
+#   make test         every test: lint, co-simulations, device and PHY tests, protocol suite on ref and
 #                     sim, USB tests under umockdev, check suites (ASan + UBSan)
 #   make cosim        RTL core vs golden model on random operations (N=, SEED=); cosim-ice40 too
 #   make devcosim     RTL device (frames) vs golden model, byte for byte, with link faults
@@ -59,7 +59,7 @@ all: $(LIBREF) $(DOREFA) $(TEST_RUNNER)
 # may add build prerequisites of `make test` to TEST_DEPS and phony targets to TEST_STEPS (made in
 # order after the co-simulation, before the check runner).
 TEST_DEPS :=
-TEST_STEPS :=
+TEST_STEPS := lint
 include $(sort $(wildcard mk/*.mk))
 
 help:
