@@ -70,15 +70,15 @@ devcosim-test: $(DEVCOSIM)
 
 # ---- PHYs: each Verilated with its own C++ bench (--exe), in its own -Mdir ----
 PHY_VFLAGS = --cc --exe --build -j 2 -O2 --assert -Wall -Irtl \
-	-CFLAGS "-std=c++17 -O2 -Wall -Wextra -Werror"
+	-CFLAGS "-std=c++17 -O2 -Wall -Wextra -Werror -I$(abspath sim)"
 
-$(PHY_UART): rtl/drf_uart.v sim/tb_uart.cpp mk/device.mk
+$(PHY_UART): rtl/drf_uart.v sim/tb_uart.cpp sim/drf_tb.h mk/device.mk
 	@mkdir -p $(BUILD)/obj_uart
 	$(VERILATOR) $(PHY_VFLAGS) --top-module drf_uart -GCLKS_PER_BIT=8 -Mdir $(BUILD)/obj_uart \
 		rtl/drf_uart.v $(abspath sim/tb_uart.cpp) > $(BUILD)/obj_uart/build.log 2>&1 \
 		|| { cat $(BUILD)/obj_uart/build.log; exit 1; }
 
-$(PHY_FT245): rtl/drf_ft245.v sim/tb_ft245.cpp mk/device.mk
+$(PHY_FT245): rtl/drf_ft245.v sim/tb_ft245.cpp sim/drf_tb.h mk/device.mk
 	@mkdir -p $(BUILD)/obj_ft245
 	$(VERILATOR) $(PHY_VFLAGS) --top-module drf_ft245 -Mdir $(BUILD)/obj_ft245 \
 		rtl/drf_ft245.v $(abspath sim/tb_ft245.cpp) > $(BUILD)/obj_ft245/build.log 2>&1 \

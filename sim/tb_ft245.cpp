@@ -12,6 +12,8 @@
 #include "Vdrf_ft245.h"
 #include "verilated.h"
 
+#include "drf_tb.h"
+
 namespace {
 uint64_t rng = 777;
 uint32_t rnd(uint32_t n)
@@ -37,16 +39,9 @@ int main(int argc, char **argv)
         sent.push_back(b);
     }
     int violations = 0, rx_stall = 0, tx_full = 0;
-    top->rst = 1;
     top->ft_rxf_n = 1;
     top->ft_txe_n = 1;
-    for (int i = 0; i < 4; i++) {
-        top->clk = 0;
-        top->eval();
-        top->clk = 1;
-        top->eval();
-    }
-    top->rst = 0;
+    drf_tb_reset(top.get(), 4);
     int rxf_gap = 0, txe_full = 0;
     uint64_t cyc;
     for (cyc = 0; cyc < kBytes * 20 && got.size() < sent.size(); cyc++) {

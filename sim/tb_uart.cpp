@@ -12,6 +12,8 @@
 #include "Vdrf_uart.h"
 #include "verilated.h"
 
+#include "drf_tb.h"
+
 namespace {
 
 const int kCpb = 8; // matches -GCLKS_PER_BIT in mk/device.mk
@@ -101,15 +103,8 @@ int main(int argc, char **argv)
     }
     std::deque<uint8_t> loop; // bytes the device side received, to send back
     int overruns = 0, frame_errs = 0, stalls = 0;
-    top->rst = 1;
     top->rxd = 1;
-    for (int i = 0; i < 4; i++) {
-        top->clk = 0;
-        top->eval();
-        top->clk = 1;
-        top->eval();
-    }
-    top->rst = 0;
+    drf_tb_reset(top.get(), 4);
     for (uint64_t cyc = 0; cyc < (uint64_t)kBytes * 12 * kCpb * 2 && hrx.got.size() < sent.size();
          cyc++) {
         top->rxd = htx.level();
