@@ -6,10 +6,11 @@
 //   per element, row-major: U = next LFSR draw, t = g + m,
 //              Q = floor(n*t*2^15 / m) (m > 0) or n*2^15 (m = 0), c = (Q + U) >> 16 -> u8 at dst
 //
-// Datapath (sized for the iCE40 UP5K): three adders.
-//   t adder    from the registered read (hw, a cycle after the data arrives: no arithmetic on the
-//              memory's output): after a max-pass read it compares |g| with m (a carry out) and
-//              folds |g| into m; after an element read it forms t = g + m.
+// Datapath (sized for the iCE40 UP5K): four adders.
+//   max        from the registered read (hw, a cycle after the data arrives: no arithmetic on the
+//              memory's output): |g| of a max-pass read, registered, then compared with m and
+//              folded into it.
+//   t adder    after an element read, t = g + m.
 //   x adder    {rem, qn[23:15]}: first G Horner steps {rem, qn} = 2*{rem, qn} + t*2^15, leaving
 //              n*t*2^15 with rem = (n*t) >> 9 (< m, since Q < 2^24) and qn = {(n*t)[8:0], 15'd0};
 //              then 24 non-restoring divider steps, rem = 2*rem + qn[23] -/+ m by the sign of rem,
@@ -19,12 +20,12 @@
 // The LFSR steps once per cycle in divider steps 16..31, so each element's draw is done by WT.
 // Addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8), mdst + s (i32).
 //
-// Schedule per row: ROW, E max-pass reads (MAX), MX1 and MX2 (the last read registered, then
-// folded), MWR (write m), RD and RD2 (read the first g, register it); per element WT (t = g + m;
+// Schedule per row: ROW, E max-pass reads (MAX), MX1..MX3 (the last read registered, its |g|
+// registered, then folded), MWR (write m), RD and RD2 (read the first g, register it); per element WT (t = g + m;
 // the previous code is latched and written in the next cycle), G HOR cycles, 24 DIV cycles (the
 // second-to-last one reads the next g); a final WT latches the row's last code. That is 25 + G
 // cycles per element plus 1 in the max pass, at most 34 for G = 8 (the earlier divider with a
-// prefetch machine took 26), and 7 per row. Reads and writes of D never happen in the
+// prefetch machine took 26), and 8 per row. Reads and writes of D never happen in the
 // same cycle (D may be a single-port RAM).
 
 module drf_fgamma #(
@@ -60,7 +61,8 @@ module drf_fgamma #(
                      ST_ROW  = 4'd1,  // row setup, m cleared
                      ST_MAX  = 4'd2,  // max pass: one read per element
                      ST_MX1  = 4'd3,  // max pass drains: the last read's data is registered
-                     ST_MX2  = 4'd4,  // ... and its |g| folded into m
+                     ST_MX2  = 4'd4,  // ... its |g| registered
+                     ST_MX3  = 4'd11, // ... and folded into m
                      ST_MWR  = 4'd5,  // write m; m = 0 becomes 1 for the division
                      ST_RD   = 4'd6,  // read the row's first g
                      ST_RD2  = 4'd10, // its data is registered
@@ -139,16 +141,20 @@ module drf_fgamma #(
         end
     end
 
-    // |sat(g)| = (g ^ s) + (s && g != -32768) with s the sign in the max pass, where the t adder
-    // compares it with m: (g ^ s) + (32767 - m) + carry >= 2^15 iff |sat(g)| > m. After an element
-    // read the t adder forms t = sat(g) + m = g + m + (g == -32768).
+    // Max pass, two stages: |sat(g)| = (g ^ s) + (s && g != -32768) with s the sign is registered
+    // (aa), then compared with m and folded into it; so the compare starts from flip-flops and m
+    // is never stale (it is only written by the second stage). After an element read the t adder
+    // forms t = sat(g) + m = g + m + (g == -32768).
     wire [15:0] half  = rhalf ? d_rdata[31:16] : d_rdata[15:0];
-    wire        neg   = hneg;
-    wire        a_inc = hinc;
-    wire [15:0] g_x   = hw ^ {16{neg}};  // max pass: g_x[15] = 0
-    wire [15:0] t_sum = g_x + {1'b0, mx ^ {15{hscan}}} + {15'd0, hscan ? a_inc : hmin};
-    wire        a_gt  = t_sum[15];         // max pass: |sat(g)| > m
-    wire [14:0] a_abs = g_x[14:0] + {14'd0, a_inc};
+    wire [15:0] t_sum = hw + {1'b0, mx} + {15'd0, hmin};
+    wire [14:0] a_abs = (hw[14:0] ^ {15{hneg}}) + {14'd0, hinc};
+    reg  [14:0] aa;          // |sat(g)| of the max-pass read in hw, a cycle later
+    reg         av;          // aa is valid
+    wire        a_gt  = aa > mx;
+    always @(posedge clk) begin
+        aa <= a_abs;
+        av <= ~rst & hv & hscan;
+    end
 
     // ---------------------------------------------------------------------------------------------
     // Horner and divider share one adder over {rem, qn[23:15]}, with a carry junction between.
@@ -217,7 +223,8 @@ module drf_fgamma #(
                     st <= ST_MX1;
             end
             ST_MX1: st <= ST_MX2;
-            ST_MX2: st <= ST_MWR;
+            ST_MX2: st <= ST_MX3;
+            ST_MX3: st <= ST_MWR;
             ST_MWR: begin
                 mp    <= mp + 1'b1;
                 e_cnt <= e_num;
@@ -265,8 +272,8 @@ module drf_fgamma #(
         // t = 0 + 1 and Q = n*1*2^15/1 = n*2^15, the spec's value for m = 0.
         if (st == ST_ROW)
             mx <= 15'd0;
-        else if (hv && hscan && a_gt)
-            mx <= a_abs;
+        else if (av && a_gt)
+            mx <= aa;
         else if (st == ST_MWR && mx[14:1] == 14'd0)
             mx[0] <= 1'b1;
         if (rst) begin
