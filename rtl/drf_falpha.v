@@ -100,7 +100,9 @@ module drf_falpha #(
         row_one <= (m_cnt == {{(DAW-1){1'b0}}, 1'b1});
         col_one <= (n_cnt == {{(DAW-1){1'b0}}, 1'b1});
         case (st)
-            ST_IDLE: if (start) begin
+            ST_IDLE: begin
+                // loaded in every idle cycle (args is valid at start), so that start only
+                // steers the state
                 ap        <= args[0 +: DAW];
                 m_cnt     <= args[32 +: DAW];
                 n_cnt     <= args[64 +: DAW];
@@ -108,7 +110,8 @@ module drf_falpha #(
                 cp        <= {args[160 +: DAW], 2'b00};
                 have_prev <= 1'b0;
                 fin       <= 1'b0;
-                st        <= ST_ACC;
+                if (start)
+                    st <= ST_ACC;
             end
             ST_ACC: begin
                 ap <= ap + 1'b1;

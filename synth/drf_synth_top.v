@@ -26,7 +26,12 @@ module drf_synth_top #(
     wire rst = !rst_cnt[3];
     always @(posedge clk) if (rst) rst_cnt <= rst_cnt + 1'b1;
 
-    always @(posedge clk) if (ctl == 2'd0) sin <= {sin[IN_BITS-2:0], din};
+    // ctl is registered, as the device's command engine drives cmd_valid from a flip-flop: a path
+    // from the pin would time the pad, not the core.
+    reg [1:0] ctl_q;
+    always @(posedge clk) ctl_q <= ctl;
+
+    always @(posedge clk) if (ctl_q == 2'd0) sin <= {sin[IN_BITS-2:0], din};
 
     wire cmd_ready, cmd_done;
     wire [63:0] host_rdata;
@@ -34,16 +39,16 @@ module drf_synth_top #(
 
     drf_core #(.ROWS(ROWS), .COLS(COLS), .LAW(LAW), .RAW(RAW), .DAW(DAW), .ACC_MAC(ACC_MAC)) u_core (
         .clk(clk), .rst(rst),
-        .cmd_valid(ctl == 2'd1), .cmd_op(sin[327:320]), .cmd_args(sin[319:0]),
+        .cmd_valid(ctl_q == 2'd1), .cmd_op(sin[327:320]), .cmd_args(sin[319:0]),
         .cmd_ready(cmd_ready), .cmd_done(cmd_done),
-        .host_we(ctl == 2'd2), .host_re(ctl == 2'd3), .host_mem(sin[425:424]),
+        .host_we(ctl_q == 2'd2), .host_re(ctl_q == 2'd3), .host_mem(sin[425:424]),
         .host_addr(sin[359:328]), .host_wdata(sin[423:360]), .host_rdata(host_rdata),
         .lfsr_state(lfsr_state), .cycles(cycles),
         .busy_cycles(busy_cycles)
     );
 
     always @(posedge clk)
-        if (ctl == 2'd3) sout <= {host_rdata, lfsr_state, cycles, busy_cycles, cmd_ready, cmd_done};
+        if (ctl_q == 2'd3) sout <= {host_rdata, lfsr_state, cycles, busy_cycles, cmd_ready, cmd_done};
         else sout <= {1'b0, sout[OUT_BITS-1:1]};
     assign dout = sout[0];
 endmodule
