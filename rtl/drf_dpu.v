@@ -6,7 +6,7 @@
 // LUT4 per bit, which Yosys merges into the first layer of the popcount tree):
 //
 //     u v | x[k]
-//     0 0 | 0              masked (padding at k >= K, or no stream element)
+//     0 0 | 0              masked (padding at k >= K)
 //     0 1 | a[k] & b[k]    AND
 //     1 0 | a[k] ^ b[k]    XOR
 //     1 1 | b[k]           sum pass: the count of the b side alone
@@ -19,8 +19,9 @@
 //     first element (drf_gemm leaves a one-cycle gap after each tile for it). This is the form of
 //     an iCE40 SB_MAC16 in 32-bit accumulate mode (drf_mac), which holds the accumulator at no
 //     logic cost.
-// A bubble has u = v = 0 and first = shift = 0, so it adds 0. Values stay below 2^31 (spec 3.1), so
-// 32 bits never wrap.
+// A bubble (no stream element; its count is not defined) has valid = 0: the Horner accumulator
+// holds, and drf_gemm gives it the weight w = 0. Values stay below 2^31 (spec 3.1), so 32 bits never
+// wrap.
 //
 // The shadow register takes the accumulator on `cap` (the cycle after the tile's last word was
 // added, while the next tile already loads the accumulator) and otherwise shifts along the drain
@@ -37,6 +38,7 @@ module drf_dpu #(
     input  wire [63:0] v,
     // Accumulator and shadow control, one cycle early: each DPU registers its own copy, so that
     // no control flip-flop drives every accumulator bit of the array (2,048 loads at 8 x 8).
+    input  wire        valid_d,    // Horner: an element (not a bubble)
     input  wire        first_d,
     input  wire        shift_d,
     input  wire        cap_d,
@@ -66,13 +68,15 @@ module drf_dpu #(
     wire [31:0] acc;
     generate
         if (ACC_MAC == 0) begin : g_horner
-            (* keep *) reg first, shift;
+            (* keep *) reg valid, first, shift;
             reg [31:0] acc_q;
             wire [31:0] acc_base = first ? 32'd0 : shift ? {acc_q[30:0], 1'b0} : acc_q;
             always @(posedge clk) begin
+                valid <= valid_d;
                 first <= first_d;
                 shift <= shift_d;
-                acc_q <= acc_base + {25'd0, count};
+                if (valid)
+                    acc_q <= acc_base + {25'd0, count};
             end
             assign acc = acc_q;
             /* verilator lint_off UNUSED */
@@ -87,7 +91,7 @@ module drf_dpu #(
                 .acc (acc)
             );
             /* verilator lint_off UNUSED */
-            wire unused_s = shift_d;
+            wire unused_s = shift_d ^ valid_d;
             /* verilator lint_on UNUSED */
         end
     endgenerate

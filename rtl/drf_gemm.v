@@ -287,7 +287,15 @@ module drf_gemm #(
         su_done <= ~rst && state == ST_SETUP && su_t == SU_DONE - 5'd1;
         gap <= ACC_MAC != 0 && ~rst && issue && c_last;
     end
-    wire tile_load = su_done | (issue & c_last);
+    // A tile loads its registers on `tile_load`. With ACC_MAC that is the gap cycle, one cycle after
+    // the last element's issue (or after su_done): the load enable then comes straight from a
+    // flip-flop to the ~150 tile registers instead of through the issue logic. Without ACC_MAC
+    // there is no gap and the load is the cycle of the last issue.
+    wire tile_event = su_done | (issue & c_last);
+    reg  tile_event_q;
+    always @(posedge clk)
+        tile_event_q <= ~rst & tile_event;
+    wire tile_load = ACC_MAC != 0 ? tile_event_q : tile_event;
 
     // The element after the candidate, inside the tile. The plane pairs of s are p = p_lo .. p_hi
     // with p_lo = max(0, s - bR + 1) and p_hi = min(s, bLe - 1) (bLe = 1 in a sum pass); from s to
@@ -393,7 +401,8 @@ module drf_gemm #(
         y_tb_r = tb_r;
         y_dband = dband;
         y_dtile = dtile;
-        if (state != ST_RUN) begin
+        if (!c_run) begin
+            // the first tile (c_run is 0 from idle until the first tile_load)
             y_sum = needs_sum;
             y_rem_rows = a_m;
             y_rem_cols = a_n;
@@ -524,10 +533,12 @@ module drf_gemm #(
     // M stage: per-bit codes and the element flags down the DPU pipeline
     // ---------------------------------------------------------------------------------------------
 
-    // {u, v} per bit: 00 masked or bubble, 01 AND, 10 XOR, 11 count b (sum pass); see drf_dpu.
+    // {u, v} per bit: 00 masked, 01 AND, 10 XOR, 11 count b (sum pass); see drf_dpu.
     // Bit k is valid unless it is padding: w_last and k > k_fin. The compare is split at bit 3 of
-    // k (hi: k / 8 against k_fin[5:3], lo: k mod 8 against k_fin[2:0]), and issue, the op and
-    // w_last are folded into the per-hi terms, so each code bit is one LUT4 of three terms.
+    // k (hi: k / 8 against k_fin[5:3], lo: k mod 8 against k_fin[2:0]), and the op and w_last are
+    // folded into the per-hi terms, so each code bit is one LUT4 of three terms. `issue` is not in
+    // them (it would put the code bits behind the issue logic): a bubble's count is whatever the
+    // operands give, and the accumulators ignore it (ctl_v: weight 0, or no Horner update).
     wire        op_u = c_sum | xor_mode;
     wire        op_v = c_sum | ~xor_mode;
     reg  [63:0] m_u, m_v;
@@ -535,20 +546,22 @@ module drf_gemm #(
     integer     hk;
     always @* begin
         for (hk = 0; hk < 8; hk = hk + 1) begin
-            hi_all_u[hk] = issue & op_u & (~w_last | k_fin[5:3] > hk[2:0]);
-            hi_all_v[hk] = issue & op_v & (~w_last | k_fin[5:3] > hk[2:0]);
-            hi_eq_u[hk] = issue & op_u & (k_fin[5:3] == hk[2:0]);
-            hi_eq_v[hk] = issue & op_v & (k_fin[5:3] == hk[2:0]);
+            hi_all_u[hk] = op_u & (~w_last | k_fin[5:3] > hk[2:0]);
+            hi_all_v[hk] = op_v & (~w_last | k_fin[5:3] > hk[2:0]);
+            hi_eq_u[hk] = op_u & (k_fin[5:3] == hk[2:0]);
+            hi_eq_v[hk] = op_v & (k_fin[5:3] == hk[2:0]);
             lo_ge[hk] = k_fin[2:0] >= hk[2:0];
         end
     end
 
-    reg [PCS:0]   ctl_first;  // bit d: the element issued d + 1 cycles ago
+    reg [PCS:0]   ctl_v;      // bit d: an element was issued d + 1 cycles ago (else a bubble)
+    reg [PCS:0]   ctl_first;  // ... and it was a tile's first
     reg [PCS:0]   ctl_shift;
     reg [PCS+1:0] ctl_last;
     reg [4*PCS-1:0] ctl_s;    // ACC_MAC: s of the element issued d + 1 cycles ago at [4d +: 4]
     wire [4*PCS+3:0] ctl_s_next = {ctl_s, cs};
-    wire [15:0]   dpu_w = 16'd1 << ctl_s[4*(PCS-1) +: 4];  // its weight 2^s, one cycle early
+    // ACC_MAC: its weight 2^s one cycle early, 0 for a bubble
+    wire [15:0]   dpu_w = {15'd0, ctl_v[PCS-1]} << ctl_s[4*(PCS-1) +: 4];
     wire          cap = ctl_last[PCS+1];
 
     always @(posedge clk) begin
@@ -556,12 +569,14 @@ module drf_gemm #(
             m_u[hk] <= hi_all_u[hk / 8] | (hi_eq_u[hk / 8] & lo_ge[hk % 8]);
             m_v[hk] <= hi_all_v[hk / 8] | (hi_eq_v[hk / 8] & lo_ge[hk % 8]);
         end
+        ctl_v <= {ctl_v[PCS-1:0], issue};
         ctl_first <= {ctl_first[PCS-1:0], issue & c_first};
         ctl_shift <= {ctl_shift[PCS-1:0], issue & c_shift};
         ctl_last <= {ctl_last[PCS:0], issue & c_last};
         ctl_s <= ctl_s_next[4*PCS-1:0];
         array_busy <= issue & ~c_sum;
         if (rst) begin
+            ctl_v <= {(PCS + 1){1'b0}};
             ctl_first <= {(PCS + 1){1'b0}};
             ctl_shift <= {(PCS + 1){1'b0}};
             ctl_last <= {(PCS + 2){1'b0}};
@@ -612,6 +627,7 @@ module drf_gemm #(
                     .b          (r_rd_data[64*gj +: 64]),
                     .u          (m_u),
                     .v          (m_v),
+                    .valid_d    (ctl_v[PCS-1]),
                     .first_d    (ctl_first[PCS-1]),
                     .shift_d    (ctl_shift[PCS-1]),
                     .cap_d      (ctl_last[PCS]),
@@ -810,7 +826,7 @@ module drf_gemm #(
     assign d_raddr = s4_v ? s3_addr + one_d : s3_addr;
     assign d_wbe = 4'hF;
 
-    assign all_idle = ~c_run & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~s5_v & ~d_we;
+    assign all_idle = ~c_run & ~(ACC_MAC != 0 && tile_event_q) & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~s5_v & ~d_we;
 
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
