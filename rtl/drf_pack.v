@@ -12,17 +12,17 @@
 // written to bit t of a 64-bit register, whose other bits are cleared with code t = 0, so padding
 // bits k >= K come out zero. The word is written to L or R the cycle after its last code, while
 // the next word's codes come in. One plane per pass keeps the area at one 64-bit register; the
-// codes are read b times. done rises rows*b*K + 3 cycles after start (start, read of the first
-// code, the codes, write of the last word): one code per cycle, no cycle more than without the
-// pipeline below.
+// codes are read b times. done rises rows*b*K + 4 cycles after start (start, read of the first
+// code, the codes, the hit stage, write of the last word): one code per cycle.
 //
-// Schedule, two stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (u, wd, rd,
+// Schedule, three stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (u, wd, rd,
 // idx and the flags kh, re) describe the slot whose D word is read in this cycle, so the read
 // address is a register plus src (one adder); the gather stage gets the slot's data the cycle
 // after, with the few bits it needs delayed (u, the byte of the D word, kh, re and a valid bit; the
-// plane p is kept there only). The read stage sits at the first slot while idle, so the cycle after
-// start reads it. The last slot's data ends the command; by then the read stage has read the next
-// plane's first code (src + 0, harmless), and it returns to idle.
+// plane p is kept there only); the hit stage registers the code bit selected from the data (with
+// u and the word-end flags) and sets it into the word. The read stage sits at the first slot
+// while idle, so the cycle after start reads it. The last slot's data ends the command; by then
+// the read stage has read the next plane's first code (src + 0, harmless), and it returns to idle.
 //
 // Limits: "last code of the plane row" (kh: k + 1 == K) and "last row of the block" (re) are flags
 // registered a cycle ahead from the next values of the counters, so no counter compare or carry
@@ -98,6 +98,11 @@ module drf_pack #(
     reg           g_kh;       // ... its kh, re
     reg           g_re;
     reg [2:0]     p;          // ... its plane
+    reg           h_bit;      // hit stage: the slot's code bit, registered from the D data
+    reg [5:0]     h_u;        // ... its u
+    reg           h_end;      // ... it is a word's last code
+    reg           h_re;       // ... its re
+    reg           h_fin;      // ... it is the command's last code
     reg           s2_we;      // the word in sh is complete: write it
     reg           s2_rend;    // ... and it is its block's last row
     reg           s2_fin;     // ... and the command's last word
@@ -167,20 +172,31 @@ module drf_pack #(
         end
     end
 
-    assign busy = rv || v || s2_we;
+    assign busy = rv || v || h_end || s2_we;
 
     // ---------------------------------------------------------------------------------------------
-    // Gather and write
-    wire code_bit = d_rdata[{g_b, p}];
+    // Gather and write. The code bit is selected from the D data (a 32:1 mux behind the memory's
+    // output) and registered in the hit stage, which sets it into the gathered word.
+    always @(posedge clk) begin
+        h_bit <= d_rdata[{g_b, p}];
+        h_u   <= g_u;
+        h_end <= v && (g_kh || (g_u == 6'd0));
+        h_re  <= g_re;
+        h_fin <= v && g_fin;
+        if (rst) begin
+            h_end <= 1'b0;
+            h_fin <= 1'b0;
+        end
+    end
 
     // Bit 8j + i takes the code of slot t = 8j + i; slot 0 clears the other bits by the flip-flops'
     // synchronous reset. The bit's update is written as an XOR rather than as "if (hit)" so that
     // Yosys keeps it in the bit's LUT (one logic cell a bit) instead of making a clock enable of
-    // each bit, which iCE40 shares per block of 8 cells. Outside a word (v = 0) t is 0: bit 0 and
+    // each bit, which iCE40 shares per block of 8 cells. Outside a word t is 0: bit 0 and
     // the clear act after the last word has been written, harmlessly.
-    wire       clr = (g_u == 6'd1);
-    wire [7:0] hit_j = 8'd1 << g_u[5:3];  // bit 8j + i takes u = 8j + i + 1 (modulo 64)
-    wire [7:0] hit_i = 8'd1 << g_u[2:0];
+    wire       clr = (h_u == 6'd1);
+    wire [7:0] hit_j = 8'd1 << h_u[5:3];  // bit 8j + i takes u = 8j + i + 1 (modulo 64)
+    wire [7:0] hit_i = 8'd1 << h_u[2:0];
 
     genvar j, i;
     generate
@@ -192,7 +208,7 @@ module drf_pack #(
                     if (clr && (j != 0 || i != 0))
                         sh[8*j+i] <= 1'b0;
                     else
-                        sh[8*j+i] <= sh[8*j+i] ^ (hit && (code_bit ^ sh[8*j+i]));
+                        sh[8*j+i] <= sh[8*j+i] ^ (hit && (h_bit ^ sh[8*j+i]));
             end
         end
     endgenerate
@@ -200,9 +216,9 @@ module drf_pack #(
     // Next address: + 1 within a block, the next multiple of 8 after its last row.
     always @(posedge clk) begin
         done    <= s2_fin;
-        s2_we   <= v && (g_kh || (g_u == 6'd0));
-        s2_rend <= g_re;
-        s2_fin  <= v && g_fin;
+        s2_we   <= h_end;
+        s2_rend <= h_re;
+        s2_fin  <= h_fin;
         if (start)
             oaddr <= dst;
         else if (s2_we)
