@@ -406,6 +406,20 @@ module drf_cmd #(
     wire [CAW-1:0] rd_word = id_d ? dn32[CAW+1:2] : dn32[CAW+2:3];
     assign host_addr = {{(32-CAW){1'b0}}, in_write ? waddr : args[32+:CAW] + rd_word};
     assign host_wdata = wreg;
+
+    // wreg shifts right by a byte for each WRITE payload byte (w_vd) and each response byte
+    // (produce): the top byte takes the payload byte (or 0), a READ word's first byte loads the
+    // rest from the memory. Kept out of the state case so that each bit is one LUT of a shared
+    // load select.
+    wire wreg_sh = (in_write && w_vd) || produce;
+    wire wreg_ld = resp && rd_first;
+    wire wreg_d4 = in_write && id_d;  // 4-byte D words: the byte enters at byte 3
+    always @(posedge clk)
+        if (wreg_sh) begin
+            wreg <= {pb_rdata & {8{in_write}}, wreg_ld ? host_rdata[63:8] : wreg[63:8]};
+            if (wreg_d4)
+                wreg[31:24] <= pb_rdata;
+        end
     assign cmd_valid = state == C_CORE_START;
 
     always @(*) begin
@@ -671,11 +685,8 @@ module drf_cmd #(
                     end
                     w_vd <= w_issue;
                     w_full <= w_vd && w_last;
-                    if (w_vd) begin
-                        wreg <= {pb_rdata, wreg[63:8]};
-                        if (id_d) wreg[31:24] <= pb_rdata;
+                    if (w_vd)
                         bcnt <= w_last ? 3'd0 : bcnt + 1'b1;
-                    end
                     if (w_full) waddr <= waddr + 1'b1;
                     if (!w_issue && !w_vd && !w_full) state <= C_RESP_START;
                 end
@@ -698,7 +709,6 @@ module drf_cmd #(
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
                         ri <= ri + 1'b1;
-                        wreg <= {8'd0, rd_first ? host_rdata[63:8] : wreg[63:8]};
                         if (in_fcrc && fi[1:0] == 2'd3) state <= C_FINISH;
                     end
                 end
