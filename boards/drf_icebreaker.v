@@ -10,7 +10,7 @@
 
 module drf_icebreaker #(
     parameter ROWS = 1,
-    parameter COLS = 2,
+    parameter COLS = 1,
     parameter LAW = 14,                 // L in the four SPRAMs (16 Ki words of 64 bits)
     parameter RAW = 10,                 // R and D in EBR
     parameter DAW = 10,
