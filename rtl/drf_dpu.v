@@ -20,8 +20,8 @@
 //     an iCE40 SB_MAC16 in 32-bit accumulate mode (drf_mac), which holds the accumulator at no
 //     logic cost.
 // A bubble (no stream element; its count is not defined) has valid = 0: the Horner accumulator
-// holds, and drf_gemm gives it the weight w = 0. Values stay below 2^31 (spec 3.1), so 32 bits never
-// wrap.
+// holds, and drf_gemm gives it the weight w = 0. Values stay below 2^31 (spec 3.1), so 32 bits
+// never wrap.
 //
 // The shadow register takes the accumulator on `cap` (the cycle after the tile's last word was
 // added, while the next tile already loads the accumulator) and otherwise shifts along the drain

@@ -21,9 +21,10 @@
 // Addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8), mdst + s (i32).
 //
 // Schedule per row: ROW, E max-pass reads (MAX), MX1..MX3 (the last read registered, its |g|
-// registered, then folded), MWR (write m), RD and RD2 (read the first g, register it); per element WT (t = g + m;
-// the previous code is latched and written in the next cycle), G HOR cycles, 24 DIV cycles (the
-// second-to-last one reads the next g); a final WT latches the row's last code. That is 25 + G
+// registered, then folded), MWR (write m), RD and RD2 (read the first g, register it); per
+// element WT (t = g + m; the previous code is latched and written in the next cycle), G HOR
+// cycles, 24 DIV cycles (the second-to-last one reads the next g); a final WT latches the row's
+// last code. That is 25 + G
 // cycles per element plus 1 in the max pass, at most 34 for G = 8 (the earlier divider with a
 // prefetch machine took 26), and 8 per row. Reads and writes of D never happen in the
 // same cycle (D may be a single-port RAM).

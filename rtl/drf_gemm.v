@@ -287,9 +287,9 @@ module drf_gemm #(
         su_done <= ~rst && state == ST_SETUP && su_t == SU_DONE - 5'd1;
         gap <= ACC_MAC != 0 && ~rst && issue && c_last;
     end
-    // A tile loads its registers on `tile_load`. With ACC_MAC that is the gap cycle, one cycle after
-    // the last element's issue (or after su_done): the load enable then comes straight from a
-    // flip-flop to the ~150 tile registers instead of through the issue logic. Without ACC_MAC
+    // A tile loads its registers on `tile_load`. With ACC_MAC that is the gap cycle, one cycle
+    // after the last element's issue (or after su_done): the load enable then comes straight from
+    // a flip-flop to the ~150 tile registers instead of through the issue logic. Without ACC_MAC
     // there is no gap and the load is the cycle of the last issue.
     wire tile_event = su_done | (issue & c_last);
     reg  tile_event_q;
@@ -430,9 +430,9 @@ module drf_gemm #(
     end
 
     // The next tile's kind (end, sum pass) is registered a cycle ahead, which takes it and the
-    // s-range logic after it (n_s, fb_*) off one path: its inputs (state, c_sum, c_more_*) change
-    // only with a tile_load, and the next tile_load is at least two cycles later (su_done during
-    // setup, when they are constant, then `last_ok`).
+    // s-range logic after it (n_s, fb_*) off one path: its inputs (c_run, c_sum, c_more_*) change
+    // only with a tile_load, and the next tile_load is at least two cycles later (the first after
+    // su_done, when they are constant, then `last_ok`).
     reg q_end, q_sum;
     always @(posedge clk) begin
         q_end <= y_end;
@@ -826,7 +826,9 @@ module drf_gemm #(
     assign d_raddr = s4_v ? s3_addr + one_d : s3_addr;
     assign d_wbe = 4'hF;
 
-    assign all_idle = ~c_run & ~(ACC_MAC != 0 && tile_event_q) & ~pend_v & ~d_act & ~s2_v1 & ~s2_v2 & ~s3_v & ~s4_v & ~s5_v & ~d_we;
+    // With ACC_MAC the first tile loads a cycle after su_done, while c_run is still 0.
+    assign all_idle = ~c_run & ~(ACC_MAC != 0 && tile_event_q) & ~pend_v & ~d_act & ~s2_v1 &
+                      ~s2_v2 & ~s3_v & ~s4_v & ~s5_v & ~d_we;
 
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
