@@ -449,6 +449,45 @@ module drf_gemm #(
     assign n_dband = y_dband;
     assign n_dtile = y_dtile;
 
+    // The next tile's row / column flags (rem > ROWS, ..., and the masks rem > i), by the branch
+    // of the next-tile logic above: each compares a register (rem_*, or the stable M, N) with a
+    // constant, so no compare follows the n_rem_* subtract (its carry chain and the branch mux
+    // before it made the longest path). Row and column 0 are always inside (M, N >= 1, spec 9.5).
+    reg            nx_more_rows, nx_more_cols;
+    reg [ROWS-1:0] nx_rmask;
+    reg [COLS-1:0] nx_cmask;
+    integer        xi;
+    always @* begin
+        nx_rmask[0] = 1'b1;
+        nx_cmask[0] = 1'b1;
+        if (!c_run || (!c_sum && !c_more_rows)) begin  // first tile, or a new band: M rows again
+            nx_more_rows = a_m > ROWS_L;
+            for (xi = 1; xi < ROWS; xi = xi + 1)
+                nx_rmask[xi] = a_m > xi[LAW:0];
+        end else if (c_more_rows && !c_sum) begin      // next row tile: rem_rows - ROWS left
+            nx_more_rows = rem_rows > 2 * ROWS_L;
+            for (xi = 1; xi < ROWS; xi = xi + 1)
+                nx_rmask[xi] = rem_rows > ROWS_L + xi[LAW:0];
+        end else begin                                  // after a sum pass: the same rows
+            nx_more_rows = c_more_rows;
+            for (xi = 1; xi < ROWS; xi = xi + 1)
+                nx_rmask[xi] = c_rmask[xi];
+        end
+        if (!c_run) begin                               // first tile: N columns
+            nx_more_cols = a_n > COLS_R;
+            for (xi = 1; xi < COLS; xi = xi + 1)
+                nx_cmask[xi] = a_n > xi[RAW:0];
+        end else if (!c_sum && !c_more_rows) begin      // new band: rem_cols - COLS left
+            nx_more_cols = rem_cols > 2 * COLS_R;
+            for (xi = 1; xi < COLS; xi = xi + 1)
+                nx_cmask[xi] = rem_cols > COLS_R + xi[RAW:0];
+        end else begin                                  // the same band
+            nx_more_cols = c_more_cols;
+            for (xi = 1; xi < COLS; xi = xi + 1)
+                nx_cmask[xi] = c_cmask[xi];
+        end
+    end
+
     // ACC_MAC: the candidate's s (its weight is 2^s), one less whenever s steps down.
     reg [3:0] cs;
     always @(posedge clk)
@@ -457,7 +496,6 @@ module drf_gemm #(
         else if (issue && new_s)
             cs <= cs - 4'd1;
 
-    integer mi;
     always @(posedge clk) begin
         if (tile_load) begin
             c_run <= ~n_end;
@@ -480,12 +518,10 @@ module drf_gemm #(
             rem_cols <= n_rem_cols;
             dband <= n_dband;
             dtile <= n_dtile;
-            c_more_rows <= n_rem_rows > ROWS_L;
-            c_more_cols <= n_rem_cols > COLS_R;
-            for (mi = 0; mi < ROWS; mi = mi + 1)
-                c_rmask[mi] <= n_rem_rows > mi[LAW:0];
-            for (mi = 0; mi < COLS; mi = mi + 1)
-                c_cmask[mi] <= n_rem_cols > mi[RAW:0];
+            c_more_rows <= nx_more_rows;
+            c_more_cols <= nx_more_cols;
+            c_rmask <= nx_rmask;
+            c_cmask <= nx_cmask;
         end else if (issue) begin
             c_first <= 1'b0;
             c_shift <= new_s;
