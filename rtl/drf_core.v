@@ -35,13 +35,14 @@ module drf_core #(
     // Opcodes of spec 8.4 that reach the core
     localparam [7:0] OP_RESET = 8'h02, OP_GEMM = 8'h05, OP_QGRAD = 8'h06, OP_QACT = 8'h07,
                      OP_PACK = 8'h08, OP_SEED = 8'h09;
-    localparam [2:0] E_NONE = 3'd0, E_GEMM = 3'd1, E_QGRAD = 3'd2, E_QACT = 3'd3, E_PACK = 3'd4,
-                     E_CLEAR = 3'd5;
     localparam CAW = (LAW > RAW ? (LAW > DAW ? LAW : DAW) : (RAW > DAW ? RAW : DAW));
 
-    reg [2:0] eng;            // engine running the current command
+    // The engine running the current command, one-hot: registered with the command, they select
+    // the engines' done signals and gate their D read ports into an OR (two LUT levels from any
+    // register to the memory's address). s_none: no engine runs.
+    reg s_gemm, s_fg, s_fa, s_pk, s_clear, s_none;
     reg [CAW-1:0] clr_addr;   // RESET: next address to clear
-    assign cmd_ready = (eng == E_NONE) && !cmd_done;
+    assign cmd_ready = s_none && !cmd_done;
 
     wire start = cmd_valid && cmd_ready;
     wire gemm_start = start && cmd_op == OP_GEMM;
@@ -114,46 +115,30 @@ module drf_core #(
     );
 
     // ---- sequencing ----
-    wire clearing = eng == E_CLEAR;
+    // A start's engine comes from cmd_op alone (start implies s_none and no engine's done).
+    wire clearing = s_clear;
     wire clr_last = &clr_addr;
-    wire eng_done = (eng == E_GEMM && gemm_done) || (eng == E_QGRAD && fg_done) ||
-                    (eng == E_QACT && fa_done) || (eng == E_PACK && pk_done) ||
-                    (clearing && clr_last);
+    wire eng_done = (s_gemm & gemm_done) | (s_fg & fg_done) | (s_fa & fa_done) |
+                    (s_pk & pk_done) | (s_clear & clr_last);
 
-    reg [2:0] eng_next;
-    always @(*) begin
-        eng_next = eng;
-        if (start) begin
-            case (cmd_op)
-                OP_GEMM: eng_next = E_GEMM;
-                OP_QGRAD: eng_next = E_QGRAD;
-                OP_QACT: eng_next = E_QACT;
-                OP_PACK: eng_next = E_PACK;
-                OP_RESET: eng_next = E_CLEAR;
-                default: ; // SEED (done in one cycle); others are no-ops
-            endcase
-        end else if (eng_done) begin
-            eng_next = E_NONE;
-        end
-        if (rst) eng_next = E_NONE;
-    end
+    // Commands without an engine (SEED, and the no-ops) are done the cycle after their start.
+    wire instant = !(cmd_op == OP_GEMM || cmd_op == OP_QGRAD || cmd_op == OP_QACT ||
+                     cmd_op == OP_PACK || cmd_op == OP_RESET);
 
-    // One-hot copies of eng, registered with it: they gate the engines' D read ports into an OR,
-    // two LUT levels from any register to the memory's address instead of a case on eng.
-    reg s_gemm, s_fg, s_fa, s_pk, s_clear, s_none;
     always @(posedge clk) begin
-        eng <= eng_next;
-        s_gemm <= eng_next == E_GEMM;
-        s_fg <= eng_next == E_QGRAD;
-        s_fa <= eng_next == E_QACT;
-        s_pk <= eng_next == E_PACK;
-        s_clear <= eng_next == E_CLEAR;
-        s_none <= eng_next == E_NONE;
+        s_gemm <= gemm_start | (s_gemm & ~eng_done);
+        s_fg <= fg_start | (s_fg & ~eng_done);
+        s_fa <= fa_start | (s_fa & ~eng_done);
+        s_pk <= pk_start | (s_pk & ~eng_done);
+        s_clear <= lfsr_reset | (s_clear & ~eng_done);
+        s_none <= start ? instant : s_none | eng_done;
         if (rst) begin
+            {s_gemm, s_fg, s_fa, s_pk, s_clear} <= 5'd0;
+            s_none <= 1'b1;
             cmd_done <= 1'b0;
             clr_addr <= 0;
         end else begin
-            cmd_done <= start ? eng_next == E_NONE : eng_done;
+            cmd_done <= start ? instant : eng_done;
             if (start) clr_addr <= 0;
             else if (clearing) clr_addr <= clr_addr + 1'b1;
         end
@@ -164,20 +149,20 @@ module drf_core #(
 
     // RESET writes zero to the first 2^xAW words of each memory while clr_addr counts. L and R take
     // the same write data (PACK drives one word to both ports), so one multiplexer serves both.
-    wire [63:0] op_wdata = clearing ? 64'd0 : eng == E_PACK ? pk_l_wdata : host_wdata;
-    wire l_we = clearing ? 1'b1 : eng == E_PACK ? pk_l_we : host_we && host_l;
-    wire r_we = clearing ? 1'b1 : eng == E_PACK ? pk_r_we : host_we && host_r;
-    wire l_rd_en = eng == E_GEMM ? gemm_l_rd_en : host_re && host_l;
-    wire r_rd_en = eng == E_GEMM ? gemm_r_rd_en : host_re && host_r;
+    wire [63:0] op_wdata = clearing ? 64'd0 : s_pk ? pk_l_wdata : host_wdata;
+    wire l_we = clearing ? 1'b1 : s_pk ? pk_l_we : host_we && host_l;
+    wire r_we = clearing ? 1'b1 : s_pk ? pk_r_we : host_we && host_r;
+    wire l_rd_en = s_gemm ? gemm_l_rd_en : host_re && host_l;
+    wire r_rd_en = s_gemm ? gemm_r_rd_en : host_re && host_r;
     // One address per memory (a bank never reads and writes in the same cycle).
-    wire [LAW-1:0] l_addr = clearing ? clr_addr[LAW-1:0] : eng == E_PACK ? pk_l_waddr :
-                            eng == E_GEMM ? gemm_l_rd_base : host_addr[LAW-1:0];
-    wire [RAW-1:0] r_addr = clearing ? clr_addr[RAW-1:0] : eng == E_PACK ? pk_r_waddr :
-                            eng == E_GEMM ? gemm_r_rd_base : host_addr[RAW-1:0];
+    wire [LAW-1:0] l_addr = clearing ? clr_addr[LAW-1:0] : s_pk ? pk_l_waddr :
+                            s_gemm ? gemm_l_rd_base : host_addr[LAW-1:0];
+    wire [RAW-1:0] r_addr = clearing ? clr_addr[RAW-1:0] : s_pk ? pk_r_waddr :
+                            s_gemm ? gemm_r_rd_base : host_addr[RAW-1:0];
 
     // D writes: the engines drive zero address and data while they do not write, and clr_addr is
     // zero outside RESET (it wraps to 0 at the end), so the write port is an OR of the sources.
-    wire host_dwe = eng == E_NONE && host_we && host_d;
+    wire host_dwe = s_none && host_we && host_d;
     wire d_we = gemm_d_we | fg_d_we | fa_d_we | clearing | host_dwe;
     wire [DAW-1:0] d_waddr = gemm_d_waddr | fg_d_waddr | fa_d_waddr | clr_addr[DAW-1:0] |
                              (host_addr[DAW-1:0] & {DAW{host_dwe}});
@@ -225,7 +210,7 @@ module drf_core #(
             cycles <= 32'd0;
             busy_cycles <= 32'd0;
         end else begin
-            if (eng != E_NONE) cycles <= cycles + 1'b1;
+            if (!s_none) cycles <= cycles + 1'b1;
             if (gemm_array_busy) busy_cycles <= busy_cycles + 1'b1;
         end
     end
