@@ -8,8 +8,9 @@
 //   FLG  read the channel's flags word
 //   THR  read T[t], t = 0 .. n_A - 1       (data: flags, then T[t - 1], each compared and counted)
 //
-// Compare and count, per data word: d = 0: acc >= T, d = 1: acc <= T (signed). After the last
-// element an ACC cycle without a read takes the last compare, and WR writes the last code.
+// Compare and count, per data word: d = 0: acc >= T, d = 1: acc <= T (signed); the count takes
+// each compare a cycle later. After the last element an ACC cycle without a read takes the last
+// compare, and WR writes the last code.
 
 module drf_falpha #(
     parameter DAW = 15  // D address bits (2^DAW 32-bit words); at most 30
@@ -164,17 +165,25 @@ module drf_falpha #(
         end
     end
 
-    // Data of last cycle's read
+    // Data of last cycle's read. A threshold's compare is registered (hit_q) and counted a cycle
+    // later, so the 33-bit carry chain ends in one flip-flop; the last threshold's hit_q is
+    // still pending at WR and is added to the code written there.
+    reg hit_q;
     always @(posedge clk) begin
         case (rtag)
             TAG_ACC: acc_n <= ~d_rdata;
             TAG_FLG: dir <= d_rdata[0];
-            TAG_THR: if (hit) count <= count + 8'd1;
             default: ;
         endcase
-        if (st == ST_WR)  // after the previous code is written (rtag is ACC or NONE here)
+        hit_q <= rtag == TAG_THR && hit;
+        if (st == ST_WR)  // the previous code is written now (hit_q: its last threshold)
             count <= 8'd0;
+        else if (hit_q)
+            count <= count + 8'd1;
+        if (rst)
+            hit_q <= 1'b0;
     end
+    wire [7:0] code = count + {7'd0, hit_q};
 
     assign busy = (st != ST_IDLE);
 
@@ -183,7 +192,7 @@ module drf_falpha #(
     assign d_we    = (st == ST_WR) && have_prev;
     // Address and data are zero without a write (drf_core ORs the engines' write ports).
     assign d_waddr = d_we ? cp[DAW+1:2] : {DAW{1'b0}};
-    assign d_wdata = {4{d_we ? count : 8'd0}};
+    assign d_wdata = {4{d_we ? code : 8'd0}};
     assign d_wbe   = 4'b0001 << cp[1:0];
 endmodule
 
