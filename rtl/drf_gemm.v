@@ -579,7 +579,7 @@ module drf_gemm #(
     wire        op_v = c_sum | ~xor_mode;
     reg  [63:0] m_u, m_v;
     reg  [7:0]  hi_all_u, hi_all_v, hi_eq_u, hi_eq_v, lo_ge;
-    integer     hk;
+    integer     hk, hb;  // loop indices: hk in the comb block, hb in the clocked one (one driver each)
     always @* begin
         for (hk = 0; hk < 8; hk = hk + 1) begin
             hi_all_u[hk] = op_u & (~w_last | k_fin[5:3] > hk[2:0]);
@@ -601,9 +601,9 @@ module drf_gemm #(
     wire          cap = ctl_last[PCS+1];
 
     always @(posedge clk) begin
-        for (hk = 0; hk < 64; hk = hk + 1) begin
-            m_u[hk] <= hi_all_u[hk / 8] | (hi_eq_u[hk / 8] & lo_ge[hk % 8]);
-            m_v[hk] <= hi_all_v[hk / 8] | (hi_eq_v[hk / 8] & lo_ge[hk % 8]);
+        for (hb = 0; hb < 64; hb = hb + 1) begin
+            m_u[hb] <= hi_all_u[hb / 8] | (hi_eq_u[hb / 8] & lo_ge[hb % 8]);
+            m_v[hb] <= hi_all_v[hb / 8] | (hi_eq_v[hb / 8] & lo_ge[hb % 8]);
         end
         ctl_v <= {ctl_v[PCS-1:0], issue};
         ctl_first <= {ctl_first[PCS-1:0], issue & c_first};
