@@ -7,16 +7,11 @@
 #include <memory>
 
 #include "Vpopcount.h"
+#include "drf_tb.h"
 #include "verilated.h"
 
 static uint64_t rng_state = 1;
-static uint64_t next_rand()
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t next_rand() { return drf_tb_rand(&rng_state); }
 
 // A word whose bits are set with probability about d/8 (d = 0 .. 8), so every count is reached.
 static uint64_t word(unsigned long t)
