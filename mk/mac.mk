@@ -8,7 +8,7 @@ $(MAC_DIR)/sb_mac16.v: $(YOSYS_SHARE)/ice40/cells_sim.v
 	@mkdir -p $(dir $@)
 	awk '/^module SB_MAC16/,/^endmodule/' $< | awk '/specify/{s=1} !s{print} /endspecify/{s=0}' > $@
 
-$(MAC_EQUIV): sim/mac_equiv.cpp sim/drf_tb.h rtl/drf_mac.v $(MAC_DIR)/sb_mac16.v
+$(MAC_EQUIV): sim/mac_equiv.cpp tests/test_util.h rtl/drf_mac.v $(MAC_DIR)/sb_mac16.v
 	$(VERILATOR) --cc -O3 -Wall -Wno-fatal --prefix Vmac_beh --top-module drf_mac \
 		-Mdir $(MAC_DIR)/beh rtl/drf_mac.v > $(MAC_DIR)/beh.log 2>&1 || { cat $(MAC_DIR)/beh.log; exit 1; }
 	$(VERILATOR) --cc -O3 -Wno-fatal -DDRF_ICE40_DSP --prefix Vmac_prim --top-module drf_mac \

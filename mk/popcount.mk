@@ -4,7 +4,7 @@ PC_DIR := $(BUILD)/popcount
 PC_STAGES := 1 2 3 4 7
 PC_TESTS := $(foreach s,$(PC_STAGES),$(PC_DIR)/s$(s)/popcount_test)
 
-$(PC_DIR)/s%/popcount_test: sim/popcount_test.cpp sim/drf_tb.h rtl/drf_popcount64.v
+$(PC_DIR)/s%/popcount_test: sim/popcount_test.cpp tests/test_util.h rtl/drf_popcount64.v
 	@mkdir -p $(dir $@)
 	$(VERILATOR) --cc -O3 -Wall --prefix Vpopcount --top-module drf_popcount64 -GSTAGES=$* \
 		-Mdir $(dir $@) rtl/drf_popcount64.v > $(dir $@)verilate.log 2>&1 \

@@ -10,7 +10,7 @@
 //
 // Why not an adder tree: its leaves are 1- and 2-bit adders, which remove no more bits per LUT
 // than a full adder does and each costs a carry-chain entry and exit besides. On the iCE40 a DPU
-// (operand op, tree, shadow) takes 225 logic cells this way, 250 with the adder tree.
+// (operand op, tree, shadow) takes 226 logic cells this way, 250 with the adder tree.
 //
 // The output is always registered; with STAGES >= 2 the input is registered too (so logic in
 // front of x, like the DPU's operand op, ends in those flip-flops, which pack with its LUTs) and

@@ -8,11 +8,11 @@
 
 #include "Vmac_beh.h"
 #include "Vmac_prim.h"
-#include "drf_tb.h"
+#include "../tests/test_util.h"
 #include "verilated.h"
 
 static uint64_t rng_state = 1;
-static uint64_t next_rand() { return drf_tb_rand(&rng_state); }
+static uint64_t next_rand() { return tu_next(&rng_state); }
 
 int main(int argc, char **argv)
 {

@@ -7,11 +7,11 @@
 #include <memory>
 
 #include "Vpopcount.h"
-#include "drf_tb.h"
+#include "../tests/test_util.h"
 #include "verilated.h"
 
 static uint64_t rng_state = 1;
-static uint64_t next_rand() { return drf_tb_rand(&rng_state); }
+static uint64_t next_rand() { return tu_next(&rng_state); }
 
 // A word whose bits are set with probability about d/8 (d = 0 .. 8), so every count is reached.
 static uint64_t word(unsigned long t)
