@@ -200,6 +200,8 @@ module drf_cmd #(
             4'd9: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd2; end // (f - 8) >> 2
             4'd10: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd3; end // (f - 8) >> 3
             4'd11: xf_pow2 = 1'b1;                                    // 1 << f
+            4'd12: xf_shr = 4'd7;                                     // f >> 7
+            4'd13: begin xf_c = 8'd1; xf_shr = 4'd8; end               // (f + 1) >> 8
             default: ;
         endcase
     end

@@ -28,7 +28,7 @@
 // Drain, per shadow value in row-major order (through the DPU chain), skipping rows >= M and
 // columns >= N of edge tiles; the chain head is taken in cycle T, C is ready in T+1:
 //   WRITE32: 1 cycle per element: D write issued at T+2.
-//   ACC64:   2 cycles per element: scale·C (a 32x32 signed multiply) at T+2, its words
+//   ACC64:   2 cycles per element: scale·C (a 32 x 16 signed multiply) at T+2, its words
 //            registered in T+3 and T+4, read lo at T+3 and hi at T+4, write lo + prod_lo at T+5
 //            and hi + prod_hi + carry at T+6.
 //   sum:     n_L cycles per column, the first COLS values only (row 0).
@@ -120,7 +120,7 @@ module drf_gemm #(
     wire           a_acc64 = args[192];
     wire [DAW-1:0] a_dst = args[224 +: DAW];
     wire [DAW-1:0] a_ldc = args[256 +: DAW];
-    wire [31:0]    a_scale = args[288 +: 32];
+    wire [15:0]    a_scale = args[288 +: 16];   // an i16 (spec 3.3; the command engine checked it)
 
     wire [8:0]  kw_m1 = k_m1[14:6];         // KW - 1
     wire [5:0]  k_fin = k_m1[5:0];          // last valid bit of the last word of a plane row
@@ -807,7 +807,7 @@ module drf_gemm #(
     // memory's output; the writes go out in T+5 and T+6. The next element reads in T+5 and T+6.
     reg            s2_v1, s2_v2, s3_v, s4_v, s5_v, s5_cy;
     (* keep *) reg [31:0] s2_c;  // kept in fabric: C goes from its adder into flip-flops, not into the DSP input registers
-    reg [63:0]     s3_prod;
+    reg [47:0]     s3_prod;   // scale·C: |scale| <= 2^15, |C| < 2^31, so 48 bits hold it
     reg [31:0]     acc_b;
     reg [DAW-1:0]  s2_addr, s3_addr, s4_addr;
     wire [32:0]    c_add = {c_t, 1'b1} + {c_b, c_cin};  // the carry-in in bit 0
@@ -825,10 +825,10 @@ module drf_gemm #(
         end
         s3_v <= s2_v2;
         if (s2_v2) begin
-            s3_prod <= $signed(s2_c) * $signed(a_scale);
+            s3_prod <= $signed(s2_c) * $signed(a_scale);  // a 32 x 16 multiply (two SB_MAC16)
             s3_addr <= s2_addr;
         end
-        acc_b <= s3_v ? s3_prod[31:0] : s3_prod[63:32];
+        acc_b <= s3_v ? s3_prod[31:0] : {{16{s3_prod[47]}}, s3_prod[47:32]};
         s4_v <= s3_v;
         if (s4_v)
             s4_addr <= s3_addr;

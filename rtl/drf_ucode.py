@@ -4,12 +4,14 @@
 import sys
 
 # FETCH transforms: (name, add constant, negative, shift right, pow2)
-XF = ["none", "idle2", "bits", "le1", "kmax", "kw", "ceil8", "dec", "inc", "wrd", "wrlr", "pow2"]
+XF = ["none", "idle2", "bits", "le1", "kmax", "kw", "ceil8", "dec", "inc", "wrd", "wrlr", "pow2",
+      "b7", "ff"]
 XF_DOC = {
     "none": "F = field", "idle2": "F = (field + 1) >> 2", "bits": "F = (field - 1) >> 3",
     "le1": "F = field >> 1", "kmax": "F = (field - 1) >> 15", "kw": "F = (field + 63) >> 6",
     "ceil8": "F = (field + 7) >> 3", "dec": "F = field - 1", "inc": "F = field + 1",
-    "wrd": "F = (field - 8) >> 2", "wrlr": "F = (field - 8) >> 3", "pow2": "F = 1 << field"}
+    "wrd": "F = (field - 8) >> 2", "wrlr": "F = (field - 8) >> 3", "pow2": "F = 1 << field",
+    "b7": "F = field >> 7", "ff": "F = (field + 1) >> 8"}
 TESTS = {None: 0, "z": 1, "nz": 2, "low3": 3}
 OPS = {"end": 0, "mul": 1, "ce": 2, "fail": 3, "br": 4, "call": 5, "ret": 6}
 XSEL = {"1": 0, "2": 1, "4": 2, "8": 3, "P": 4, "E": 5}
@@ -44,8 +46,11 @@ PROGS["gemm"] = [
     F(16, 4, "kmax", "nz"), F(20, 1, "bits", "nz"), F(21, 1, "bits", "nz"),
     F(22, 1, "le1", "nz"), F(23, 1, "le1", "nz"), F(24, 1, "le1", "nz"), F(25, 3, test="nz"),
     F(12), ("mul", 0, "1"), ("ce",), F(32), ("mul", 0, "1"), ("fail", "lt", "arg"),
-    F(24, 1), ("br", "fnz", "g1"), F(36, test="nz"),
-    "g1:",
+    # scale: 0 for WRITE32; for ACC64 an i16 (bytes 38, 39 copies of bit 15: 0x00 or 0xFF)
+    F(24, 1), ("br", "fnz", "g1"), F(36, test="nz"), ("br", "always", "g3"),
+    "g1:", F(37, 1, "b7"), ("br", "fnz", "g2"), F(38, 2, test="nz"), ("br", "always", "g3"),
+    "g2:", F(38, 1, "ff", "z"), F(39, 1, "ff", "z"),
+    "g3:",
     F(16, 4, "kw"), ("mul", 0, "8"), F(8, 4, "ceil8"), ("mul", 0, "P"), F(20, 1), ("mul", 0, "P"),
     F(0), ("mul", 1, "1"), ("fail", "lim", "addr", "L"),
     F(16, 4, "kw"), ("mul", 0, "8"), F(12, 4, "ceil8"), ("mul", 0, "P"), F(21, 1), ("mul", 0, "P"),

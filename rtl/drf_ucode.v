@@ -53,209 +53,216 @@ module drf_ucode (
             8'd37: data <= 16'h1000; // gemm: P = 0 + 1 * F
             8'd38: data <= 16'h3480; // gemm: fail arg if lt
             8'd39: data <= 16'hB000; // gemm: fetch 24, 1 bytes: F = field
-            8'd40: data <= 16'h422A; // gemm: if fnz goto g1
+            8'd40: data <= 16'h422B; // gemm: if fnz goto g1
             8'd41: data <= 16'hC984; // gemm: fetch 36, 4 bytes: F = field; BAD_ARG if F != 0
-            8'd42: data <= 16'hA1A8; // gemm: fetch 16, 4 bytes: F = (field + 63) >> 6
-            8'd43: data <= 16'h1300; // gemm: P = 0 + 8 * F
-            8'd44: data <= 16'h91B0; // gemm: fetch 8, 4 bytes: F = (field + 7) >> 3
-            8'd45: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd46: data <= 16'hA800; // gemm: fetch 20, 1 bytes: F = field
-            8'd47: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd48: data <= 16'h8180; // gemm: fetch 0, 4 bytes: F = field
-            8'd49: data <= 16'h1800; // gemm: P = P + 1 * F
-            8'd50: data <= 16'h39C0; // gemm: fail addr if lim L
-            8'd51: data <= 16'hA1A8; // gemm: fetch 16, 4 bytes: F = (field + 63) >> 6
-            8'd52: data <= 16'h1300; // gemm: P = 0 + 8 * F
-            8'd53: data <= 16'h99B0; // gemm: fetch 12, 4 bytes: F = (field + 7) >> 3
+            8'd42: data <= 16'h4031; // gemm: if always goto g3
+            8'd43: data <= 16'hCA60; // gemm: fetch 37, 1 bytes: F = field >> 7
+            8'd44: data <= 16'h422F; // gemm: if fnz goto g2
+            8'd45: data <= 16'hCC84; // gemm: fetch 38, 2 bytes: F = field; BAD_ARG if F != 0
+            8'd46: data <= 16'h4031; // gemm: if always goto g3
+            8'd47: data <= 16'hCC6A; // gemm: fetch 38, 1 bytes: F = (field + 1) >> 8; BAD_ARG if F == 0
+            8'd48: data <= 16'hCE6A; // gemm: fetch 39, 1 bytes: F = (field + 1) >> 8; BAD_ARG if F == 0
+            8'd49: data <= 16'hA1A8; // gemm: fetch 16, 4 bytes: F = (field + 63) >> 6
+            8'd50: data <= 16'h1300; // gemm: P = 0 + 8 * F
+            8'd51: data <= 16'h91B0; // gemm: fetch 8, 4 bytes: F = (field + 7) >> 3
+            8'd52: data <= 16'h1400; // gemm: P = 0 + P * F
+            8'd53: data <= 16'hA800; // gemm: fetch 20, 1 bytes: F = field
             8'd54: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd55: data <= 16'hAA00; // gemm: fetch 21, 1 bytes: F = field
-            8'd56: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd57: data <= 16'h8980; // gemm: fetch 4, 4 bytes: F = field
-            8'd58: data <= 16'h1800; // gemm: P = P + 1 * F
-            8'd59: data <= 16'h39C4; // gemm: fail addr if lim R
-            8'd60: data <= 16'h91B8; // gemm: fetch 8, 4 bytes: F = field - 1
-            8'd61: data <= 16'h1000; // gemm: P = 0 + 1 * F
-            8'd62: data <= 16'hC180; // gemm: fetch 32, 4 bytes: F = field
+            8'd55: data <= 16'h8180; // gemm: fetch 0, 4 bytes: F = field
+            8'd56: data <= 16'h1800; // gemm: P = P + 1 * F
+            8'd57: data <= 16'h39C0; // gemm: fail addr if lim L
+            8'd58: data <= 16'hA1A8; // gemm: fetch 16, 4 bytes: F = (field + 63) >> 6
+            8'd59: data <= 16'h1300; // gemm: P = 0 + 8 * F
+            8'd60: data <= 16'h99B0; // gemm: fetch 12, 4 bytes: F = (field + 7) >> 3
+            8'd61: data <= 16'h1400; // gemm: P = 0 + P * F
+            8'd62: data <= 16'hAA00; // gemm: fetch 21, 1 bytes: F = field
             8'd63: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd64: data <= 16'h9980; // gemm: fetch 12, 4 bytes: F = field
+            8'd64: data <= 16'h8980; // gemm: fetch 4, 4 bytes: F = field
             8'd65: data <= 16'h1800; // gemm: P = P + 1 * F
-            8'd66: data <= 16'hB040; // gemm: fetch 24, 1 bytes: F = field + 1
-            8'd67: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd68: data <= 16'hB980; // gemm: fetch 28, 4 bytes: F = field
-            8'd69: data <= 16'h1800; // gemm: P = P + 1 * F
-            8'd70: data <= 16'h39C8; // gemm: fail addr if lim D
-            8'd71: data <= 16'h9180; // gemm: fetch 8, 4 bytes: F = field
-            8'd72: data <= 16'h1100; // gemm: P = 0 + 2 * F
-            8'd73: data <= 16'h9980; // gemm: fetch 12, 4 bytes: F = field
+            8'd66: data <= 16'h39C4; // gemm: fail addr if lim R
+            8'd67: data <= 16'h91B8; // gemm: fetch 8, 4 bytes: F = field - 1
+            8'd68: data <= 16'h1000; // gemm: P = 0 + 1 * F
+            8'd69: data <= 16'hC180; // gemm: fetch 32, 4 bytes: F = field
+            8'd70: data <= 16'h1400; // gemm: P = 0 + P * F
+            8'd71: data <= 16'h9980; // gemm: fetch 12, 4 bytes: F = field
+            8'd72: data <= 16'h1800; // gemm: P = P + 1 * F
+            8'd73: data <= 16'hB040; // gemm: fetch 24, 1 bytes: F = field + 1
             8'd74: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd75: data <= 16'hA180; // gemm: fetch 16, 4 bytes: F = field
-            8'd76: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd77: data <= 16'hA800; // gemm: fetch 20, 1 bytes: F = field
-            8'd78: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd79: data <= 16'hAA00; // gemm: fetch 21, 1 bytes: F = field
-            8'd80: data <= 16'h1400; // gemm: P = 0 + P * F
-            8'd81: data <= 16'h0000; // gemm: end
-            8'd82: data <= 16'h8982; // qgrad: fetch 4, 4 bytes: F = field; BAD_ARG if F == 0
-            8'd83: data <= 16'h9182; // qgrad: fetch 8, 4 bytes: F = field; BAD_ARG if F == 0
-            8'd84: data <= 16'h9814; // qgrad: fetch 12, 1 bytes: F = (field - 1) >> 3; BAD_ARG if F != 0
-            8'd85: data <= 16'h9B04; // qgrad: fetch 13, 3 bytes: F = field; BAD_ARG if F != 0
-            8'd86: data <= 16'h507B; // qgrad: call qs1
-            8'd87: data <= 16'h39CC; // qgrad: fail addr if lim 2D
-            8'd88: data <= 16'h5082; // qgrad: call qs2
-            8'd89: data <= 16'h39D0; // qgrad: fail addr if lim 4D
-            8'd90: data <= 16'h5089; // qgrad: call qs3
-            8'd91: data <= 16'h39C8; // qgrad: fail addr if lim D
-            8'd92: data <= 16'h5082; // qgrad: call qs2
-            8'd93: data <= 16'h2000; // qgrad: E = P
-            8'd94: data <= 16'h8180; // qgrad: fetch 0, 4 bytes: F = field
-            8'd95: data <= 16'h1200; // qgrad: P = 0 + 4 * F
-            8'd96: data <= 16'h4566; // qgrad: if ge goto q12
-            8'd97: data <= 16'h507B; // qgrad: call qs1
-            8'd98: data <= 16'h2000; // qgrad: E = P
-            8'd99: data <= 16'hA180; // qgrad: fetch 16, 4 bytes: F = field
-            8'd100: data <= 16'h1100; // qgrad: P = 0 + 2 * F
-            8'd101: data <= 16'h34C0; // qgrad: fail addr if lt
-            8'd102: data <= 16'h5089; // qgrad: call qs3
-            8'd103: data <= 16'h2000; // qgrad: E = P
-            8'd104: data <= 16'h8180; // qgrad: fetch 0, 4 bytes: F = field
-            8'd105: data <= 16'h1000; // qgrad: P = 0 + 1 * F
-            8'd106: data <= 16'h4570; // qgrad: if ge goto q13
-            8'd107: data <= 16'h507B; // qgrad: call qs1
-            8'd108: data <= 16'h2000; // qgrad: E = P
-            8'd109: data <= 16'hA980; // qgrad: fetch 20, 4 bytes: F = field
-            8'd110: data <= 16'h1100; // qgrad: P = 0 + 2 * F
-            8'd111: data <= 16'h34C0; // qgrad: fail addr if lt
-            8'd112: data <= 16'h5089; // qgrad: call qs3
-            8'd113: data <= 16'h2000; // qgrad: E = P
-            8'd114: data <= 16'hA180; // qgrad: fetch 16, 4 bytes: F = field
-            8'd115: data <= 16'h1000; // qgrad: P = 0 + 1 * F
-            8'd116: data <= 16'h457A; // qgrad: if ge goto q23
-            8'd117: data <= 16'h5082; // qgrad: call qs2
-            8'd118: data <= 16'h2000; // qgrad: E = P
-            8'd119: data <= 16'hA980; // qgrad: fetch 20, 4 bytes: F = field
-            8'd120: data <= 16'h1200; // qgrad: P = 0 + 4 * F
-            8'd121: data <= 16'h34C0; // qgrad: fail addr if lt
-            8'd122: data <= 16'h0000; // qgrad: end
-            8'd123: data <= 16'h8980; // qgrad: fetch 4, 4 bytes: F = field
-            8'd124: data <= 16'h1000; // qgrad: P = 0 + 1 * F
-            8'd125: data <= 16'h9180; // qgrad: fetch 8, 4 bytes: F = field
-            8'd126: data <= 16'h1400; // qgrad: P = 0 + P * F
-            8'd127: data <= 16'h8180; // qgrad: fetch 0, 4 bytes: F = field
-            8'd128: data <= 16'h1900; // qgrad: P = P + 2 * F
-            8'd129: data <= 16'h6000; // qgrad: ret
+            8'd75: data <= 16'hB980; // gemm: fetch 28, 4 bytes: F = field
+            8'd76: data <= 16'h1800; // gemm: P = P + 1 * F
+            8'd77: data <= 16'h39C8; // gemm: fail addr if lim D
+            8'd78: data <= 16'h9180; // gemm: fetch 8, 4 bytes: F = field
+            8'd79: data <= 16'h1100; // gemm: P = 0 + 2 * F
+            8'd80: data <= 16'h9980; // gemm: fetch 12, 4 bytes: F = field
+            8'd81: data <= 16'h1400; // gemm: P = 0 + P * F
+            8'd82: data <= 16'hA180; // gemm: fetch 16, 4 bytes: F = field
+            8'd83: data <= 16'h1400; // gemm: P = 0 + P * F
+            8'd84: data <= 16'hA800; // gemm: fetch 20, 1 bytes: F = field
+            8'd85: data <= 16'h1400; // gemm: P = 0 + P * F
+            8'd86: data <= 16'hAA00; // gemm: fetch 21, 1 bytes: F = field
+            8'd87: data <= 16'h1400; // gemm: P = 0 + P * F
+            8'd88: data <= 16'h0000; // gemm: end
+            8'd89: data <= 16'h8982; // qgrad: fetch 4, 4 bytes: F = field; BAD_ARG if F == 0
+            8'd90: data <= 16'h9182; // qgrad: fetch 8, 4 bytes: F = field; BAD_ARG if F == 0
+            8'd91: data <= 16'h9814; // qgrad: fetch 12, 1 bytes: F = (field - 1) >> 3; BAD_ARG if F != 0
+            8'd92: data <= 16'h9B04; // qgrad: fetch 13, 3 bytes: F = field; BAD_ARG if F != 0
+            8'd93: data <= 16'h5082; // qgrad: call qs1
+            8'd94: data <= 16'h39CC; // qgrad: fail addr if lim 2D
+            8'd95: data <= 16'h5089; // qgrad: call qs2
+            8'd96: data <= 16'h39D0; // qgrad: fail addr if lim 4D
+            8'd97: data <= 16'h5090; // qgrad: call qs3
+            8'd98: data <= 16'h39C8; // qgrad: fail addr if lim D
+            8'd99: data <= 16'h5089; // qgrad: call qs2
+            8'd100: data <= 16'h2000; // qgrad: E = P
+            8'd101: data <= 16'h8180; // qgrad: fetch 0, 4 bytes: F = field
+            8'd102: data <= 16'h1200; // qgrad: P = 0 + 4 * F
+            8'd103: data <= 16'h456D; // qgrad: if ge goto q12
+            8'd104: data <= 16'h5082; // qgrad: call qs1
+            8'd105: data <= 16'h2000; // qgrad: E = P
+            8'd106: data <= 16'hA180; // qgrad: fetch 16, 4 bytes: F = field
+            8'd107: data <= 16'h1100; // qgrad: P = 0 + 2 * F
+            8'd108: data <= 16'h34C0; // qgrad: fail addr if lt
+            8'd109: data <= 16'h5090; // qgrad: call qs3
+            8'd110: data <= 16'h2000; // qgrad: E = P
+            8'd111: data <= 16'h8180; // qgrad: fetch 0, 4 bytes: F = field
+            8'd112: data <= 16'h1000; // qgrad: P = 0 + 1 * F
+            8'd113: data <= 16'h4577; // qgrad: if ge goto q13
+            8'd114: data <= 16'h5082; // qgrad: call qs1
+            8'd115: data <= 16'h2000; // qgrad: E = P
+            8'd116: data <= 16'hA980; // qgrad: fetch 20, 4 bytes: F = field
+            8'd117: data <= 16'h1100; // qgrad: P = 0 + 2 * F
+            8'd118: data <= 16'h34C0; // qgrad: fail addr if lt
+            8'd119: data <= 16'h5090; // qgrad: call qs3
+            8'd120: data <= 16'h2000; // qgrad: E = P
+            8'd121: data <= 16'hA180; // qgrad: fetch 16, 4 bytes: F = field
+            8'd122: data <= 16'h1000; // qgrad: P = 0 + 1 * F
+            8'd123: data <= 16'h4581; // qgrad: if ge goto q23
+            8'd124: data <= 16'h5089; // qgrad: call qs2
+            8'd125: data <= 16'h2000; // qgrad: E = P
+            8'd126: data <= 16'hA980; // qgrad: fetch 20, 4 bytes: F = field
+            8'd127: data <= 16'h1200; // qgrad: P = 0 + 4 * F
+            8'd128: data <= 16'h34C0; // qgrad: fail addr if lt
+            8'd129: data <= 16'h0000; // qgrad: end
             8'd130: data <= 16'h8980; // qgrad: fetch 4, 4 bytes: F = field
             8'd131: data <= 16'h1000; // qgrad: P = 0 + 1 * F
             8'd132: data <= 16'h9180; // qgrad: fetch 8, 4 bytes: F = field
             8'd133: data <= 16'h1400; // qgrad: P = 0 + P * F
-            8'd134: data <= 16'hA180; // qgrad: fetch 16, 4 bytes: F = field
-            8'd135: data <= 16'h1A00; // qgrad: P = P + 4 * F
+            8'd134: data <= 16'h8180; // qgrad: fetch 0, 4 bytes: F = field
+            8'd135: data <= 16'h1900; // qgrad: P = P + 2 * F
             8'd136: data <= 16'h6000; // qgrad: ret
             8'd137: data <= 16'h8980; // qgrad: fetch 4, 4 bytes: F = field
             8'd138: data <= 16'h1000; // qgrad: P = 0 + 1 * F
-            8'd139: data <= 16'hA980; // qgrad: fetch 20, 4 bytes: F = field
-            8'd140: data <= 16'h1800; // qgrad: P = P + 1 * F
-            8'd141: data <= 16'h6000; // qgrad: ret
-            8'd142: data <= 16'h8982; // qact: fetch 4, 4 bytes: F = field; BAD_ARG if F == 0
-            8'd143: data <= 16'h9182; // qact: fetch 8, 4 bytes: F = field; BAD_ARG if F == 0
-            8'd144: data <= 16'h9814; // qact: fetch 12, 1 bytes: F = (field - 1) >> 3; BAD_ARG if F != 0
-            8'd145: data <= 16'h9A1C; // qact: fetch 13, 1 bytes: F = field >> 1; BAD_ARG if F != 0
-            8'd146: data <= 16'h9C84; // qact: fetch 14, 2 bytes: F = field; BAD_ARG if F != 0
-            8'd147: data <= 16'h50B8; // qact: call as1
-            8'd148: data <= 16'h39C8; // qact: fail addr if lim D
-            8'd149: data <= 16'h50BF; // qact: call as2
-            8'd150: data <= 16'h39C8; // qact: fail addr if lim D
-            8'd151: data <= 16'h50C9; // qact: call as3
-            8'd152: data <= 16'h39D0; // qact: fail addr if lim 4D
-            8'd153: data <= 16'h50BF; // qact: call as2
-            8'd154: data <= 16'h2000; // qact: E = P
-            8'd155: data <= 16'h8180; // qact: fetch 0, 4 bytes: F = field
-            8'd156: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd157: data <= 16'h45A3; // qact: if ge goto a12
-            8'd158: data <= 16'h50B8; // qact: call as1
-            8'd159: data <= 16'h2000; // qact: E = P
-            8'd160: data <= 16'hA180; // qact: fetch 16, 4 bytes: F = field
-            8'd161: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd162: data <= 16'h34C0; // qact: fail addr if lt
-            8'd163: data <= 16'h50C9; // qact: call as3
-            8'd164: data <= 16'h2000; // qact: E = P
-            8'd165: data <= 16'h8180; // qact: fetch 0, 4 bytes: F = field
-            8'd166: data <= 16'h1200; // qact: P = 0 + 4 * F
-            8'd167: data <= 16'h45AD; // qact: if ge goto a13
-            8'd168: data <= 16'h50B8; // qact: call as1
-            8'd169: data <= 16'h2000; // qact: E = P
-            8'd170: data <= 16'hA980; // qact: fetch 20, 4 bytes: F = field
-            8'd171: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd172: data <= 16'h34C0; // qact: fail addr if lt
-            8'd173: data <= 16'h50C9; // qact: call as3
-            8'd174: data <= 16'h2000; // qact: E = P
-            8'd175: data <= 16'hA180; // qact: fetch 16, 4 bytes: F = field
-            8'd176: data <= 16'h1200; // qact: P = 0 + 4 * F
-            8'd177: data <= 16'h45B7; // qact: if ge goto a23
-            8'd178: data <= 16'h50BF; // qact: call as2
-            8'd179: data <= 16'h2000; // qact: E = P
-            8'd180: data <= 16'hA980; // qact: fetch 20, 4 bytes: F = field
-            8'd181: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd182: data <= 16'h34C0; // qact: fail addr if lt
-            8'd183: data <= 16'h0000; // qact: end
-            8'd184: data <= 16'h8980; // qact: fetch 4, 4 bytes: F = field
-            8'd185: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd186: data <= 16'h9180; // qact: fetch 8, 4 bytes: F = field
-            8'd187: data <= 16'h1400; // qact: P = 0 + P * F
-            8'd188: data <= 16'h8180; // qact: fetch 0, 4 bytes: F = field
-            8'd189: data <= 16'h1800; // qact: P = P + 1 * F
-            8'd190: data <= 16'h6000; // qact: ret
-            8'd191: data <= 16'h48C2; // qact: if b13 goto as2n
-            8'd192: data <= 16'h8980; // qact: fetch 4, 4 bytes: F = field
-            8'd193: data <= 16'h40C3; // qact: if always goto as2c
-            8'd194: data <= 16'h9180; // qact: fetch 8, 4 bytes: F = field
-            8'd195: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd196: data <= 16'h9858; // qact: fetch 12, 1 bytes: F = 1 << field
-            8'd197: data <= 16'h1400; // qact: P = 0 + P * F
-            8'd198: data <= 16'hA180; // qact: fetch 16, 4 bytes: F = field
-            8'd199: data <= 16'h1800; // qact: P = P + 1 * F
-            8'd200: data <= 16'h6000; // qact: ret
-            8'd201: data <= 16'h8980; // qact: fetch 4, 4 bytes: F = field
+            8'd139: data <= 16'h9180; // qgrad: fetch 8, 4 bytes: F = field
+            8'd140: data <= 16'h1400; // qgrad: P = 0 + P * F
+            8'd141: data <= 16'hA180; // qgrad: fetch 16, 4 bytes: F = field
+            8'd142: data <= 16'h1A00; // qgrad: P = P + 4 * F
+            8'd143: data <= 16'h6000; // qgrad: ret
+            8'd144: data <= 16'h8980; // qgrad: fetch 4, 4 bytes: F = field
+            8'd145: data <= 16'h1000; // qgrad: P = 0 + 1 * F
+            8'd146: data <= 16'hA980; // qgrad: fetch 20, 4 bytes: F = field
+            8'd147: data <= 16'h1800; // qgrad: P = P + 1 * F
+            8'd148: data <= 16'h6000; // qgrad: ret
+            8'd149: data <= 16'h8982; // qact: fetch 4, 4 bytes: F = field; BAD_ARG if F == 0
+            8'd150: data <= 16'h9182; // qact: fetch 8, 4 bytes: F = field; BAD_ARG if F == 0
+            8'd151: data <= 16'h9814; // qact: fetch 12, 1 bytes: F = (field - 1) >> 3; BAD_ARG if F != 0
+            8'd152: data <= 16'h9A1C; // qact: fetch 13, 1 bytes: F = field >> 1; BAD_ARG if F != 0
+            8'd153: data <= 16'h9C84; // qact: fetch 14, 2 bytes: F = field; BAD_ARG if F != 0
+            8'd154: data <= 16'h50BF; // qact: call as1
+            8'd155: data <= 16'h39C8; // qact: fail addr if lim D
+            8'd156: data <= 16'h50C6; // qact: call as2
+            8'd157: data <= 16'h39C8; // qact: fail addr if lim D
+            8'd158: data <= 16'h50D0; // qact: call as3
+            8'd159: data <= 16'h39D0; // qact: fail addr if lim 4D
+            8'd160: data <= 16'h50C6; // qact: call as2
+            8'd161: data <= 16'h2000; // qact: E = P
+            8'd162: data <= 16'h8180; // qact: fetch 0, 4 bytes: F = field
+            8'd163: data <= 16'h1000; // qact: P = 0 + 1 * F
+            8'd164: data <= 16'h45AA; // qact: if ge goto a12
+            8'd165: data <= 16'h50BF; // qact: call as1
+            8'd166: data <= 16'h2000; // qact: E = P
+            8'd167: data <= 16'hA180; // qact: fetch 16, 4 bytes: F = field
+            8'd168: data <= 16'h1000; // qact: P = 0 + 1 * F
+            8'd169: data <= 16'h34C0; // qact: fail addr if lt
+            8'd170: data <= 16'h50D0; // qact: call as3
+            8'd171: data <= 16'h2000; // qact: E = P
+            8'd172: data <= 16'h8180; // qact: fetch 0, 4 bytes: F = field
+            8'd173: data <= 16'h1200; // qact: P = 0 + 4 * F
+            8'd174: data <= 16'h45B4; // qact: if ge goto a13
+            8'd175: data <= 16'h50BF; // qact: call as1
+            8'd176: data <= 16'h2000; // qact: E = P
+            8'd177: data <= 16'hA980; // qact: fetch 20, 4 bytes: F = field
+            8'd178: data <= 16'h1000; // qact: P = 0 + 1 * F
+            8'd179: data <= 16'h34C0; // qact: fail addr if lt
+            8'd180: data <= 16'h50D0; // qact: call as3
+            8'd181: data <= 16'h2000; // qact: E = P
+            8'd182: data <= 16'hA180; // qact: fetch 16, 4 bytes: F = field
+            8'd183: data <= 16'h1200; // qact: P = 0 + 4 * F
+            8'd184: data <= 16'h45BE; // qact: if ge goto a23
+            8'd185: data <= 16'h50C6; // qact: call as2
+            8'd186: data <= 16'h2000; // qact: E = P
+            8'd187: data <= 16'hA980; // qact: fetch 20, 4 bytes: F = field
+            8'd188: data <= 16'h1000; // qact: P = 0 + 1 * F
+            8'd189: data <= 16'h34C0; // qact: fail addr if lt
+            8'd190: data <= 16'h0000; // qact: end
+            8'd191: data <= 16'h8980; // qact: fetch 4, 4 bytes: F = field
+            8'd192: data <= 16'h1000; // qact: P = 0 + 1 * F
+            8'd193: data <= 16'h9180; // qact: fetch 8, 4 bytes: F = field
+            8'd194: data <= 16'h1400; // qact: P = 0 + P * F
+            8'd195: data <= 16'h8180; // qact: fetch 0, 4 bytes: F = field
+            8'd196: data <= 16'h1800; // qact: P = P + 1 * F
+            8'd197: data <= 16'h6000; // qact: ret
+            8'd198: data <= 16'h48C9; // qact: if b13 goto as2n
+            8'd199: data <= 16'h8980; // qact: fetch 4, 4 bytes: F = field
+            8'd200: data <= 16'h40CA; // qact: if always goto as2c
+            8'd201: data <= 16'h9180; // qact: fetch 8, 4 bytes: F = field
             8'd202: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd203: data <= 16'h9180; // qact: fetch 8, 4 bytes: F = field
+            8'd203: data <= 16'h9858; // qact: fetch 12, 1 bytes: F = 1 << field
             8'd204: data <= 16'h1400; // qact: P = 0 + P * F
-            8'd205: data <= 16'hA980; // qact: fetch 20, 4 bytes: F = field
-            8'd206: data <= 16'h1A00; // qact: P = P + 4 * F
+            8'd205: data <= 16'hA180; // qact: fetch 16, 4 bytes: F = field
+            8'd206: data <= 16'h1800; // qact: P = P + 1 * F
             8'd207: data <= 16'h6000; // qact: ret
-            8'd208: data <= 16'h9982; // pack: fetch 12, 4 bytes: F = field; BAD_ARG if F == 0
-            8'd209: data <= 16'hA1A4; // pack: fetch 16, 4 bytes: F = (field - 1) >> 15; BAD_ARG if F != 0
-            8'd210: data <= 16'hA814; // pack: fetch 20, 1 bytes: F = (field - 1) >> 3; BAD_ARG if F != 0
-            8'd211: data <= 16'hAA1C; // pack: fetch 21, 1 bytes: F = field >> 1; BAD_ARG if F != 0
-            8'd212: data <= 16'hAC84; // pack: fetch 22, 2 bytes: F = field; BAD_ARG if F != 0
-            8'd213: data <= 16'hB186; // pack: fetch 24, 4 bytes: F = field; BAD_ARG if F % 8 != 0
-            8'd214: data <= 16'h99B8; // pack: fetch 12, 4 bytes: F = field - 1
-            8'd215: data <= 16'h1000; // pack: P = 0 + 1 * F
-            8'd216: data <= 16'h8980; // pack: fetch 4, 4 bytes: F = field
-            8'd217: data <= 16'h1400; // pack: P = 0 + P * F
-            8'd218: data <= 16'h2000; // pack: E = P
-            8'd219: data <= 16'hA1B8; // pack: fetch 16, 4 bytes: F = field - 1
-            8'd220: data <= 16'h1000; // pack: P = 0 + 1 * F
-            8'd221: data <= 16'h9180; // pack: fetch 8, 4 bytes: F = field
-            8'd222: data <= 16'h1400; // pack: P = 0 + P * F
-            8'd223: data <= 16'hFC58; // pack: fetch ZERO, 1 bytes: F = 1 << field
-            8'd224: data <= 16'h1D00; // pack: P = P + E * F
-            8'd225: data <= 16'h8180; // pack: fetch 0, 4 bytes: F = field
-            8'd226: data <= 16'h1A00; // pack: P = P + 4 * F
-            8'd227: data <= 16'h39D4; // pack: fail addr if lim 4Dm1
-            8'd228: data <= 16'hA1A8; // pack: fetch 16, 4 bytes: F = (field + 63) >> 6
-            8'd229: data <= 16'h1300; // pack: P = 0 + 8 * F
-            8'd230: data <= 16'h99B0; // pack: fetch 12, 4 bytes: F = (field + 7) >> 3
-            8'd231: data <= 16'h1400; // pack: P = 0 + P * F
-            8'd232: data <= 16'hA800; // pack: fetch 20, 1 bytes: F = field
-            8'd233: data <= 16'h1400; // pack: P = 0 + P * F
-            8'd234: data <= 16'hB180; // pack: fetch 24, 4 bytes: F = field
-            8'd235: data <= 16'h1800; // pack: P = P + 1 * F
-            8'd236: data <= 16'h39DC; // pack: fail addr if lim b21
-            8'd237: data <= 16'h0000; // pack: end
-            8'd238: data <= 16'h8182; // seed: fetch 0, 4 bytes: F = field; BAD_ARG if F == 0
-            8'd239: data <= 16'h0000; // seed: end
-            8'd240: data <= 16'h801C; // stats: fetch 0, 1 bytes: F = field >> 1; BAD_ARG if F != 0
-            8'd241: data <= 16'h8304; // stats: fetch 1, 3 bytes: F = field; BAD_ARG if F != 0
-            8'd242: data <= 16'h0000; // stats: end
+            8'd208: data <= 16'h8980; // qact: fetch 4, 4 bytes: F = field
+            8'd209: data <= 16'h1000; // qact: P = 0 + 1 * F
+            8'd210: data <= 16'h9180; // qact: fetch 8, 4 bytes: F = field
+            8'd211: data <= 16'h1400; // qact: P = 0 + P * F
+            8'd212: data <= 16'hA980; // qact: fetch 20, 4 bytes: F = field
+            8'd213: data <= 16'h1A00; // qact: P = P + 4 * F
+            8'd214: data <= 16'h6000; // qact: ret
+            8'd215: data <= 16'h9982; // pack: fetch 12, 4 bytes: F = field; BAD_ARG if F == 0
+            8'd216: data <= 16'hA1A4; // pack: fetch 16, 4 bytes: F = (field - 1) >> 15; BAD_ARG if F != 0
+            8'd217: data <= 16'hA814; // pack: fetch 20, 1 bytes: F = (field - 1) >> 3; BAD_ARG if F != 0
+            8'd218: data <= 16'hAA1C; // pack: fetch 21, 1 bytes: F = field >> 1; BAD_ARG if F != 0
+            8'd219: data <= 16'hAC84; // pack: fetch 22, 2 bytes: F = field; BAD_ARG if F != 0
+            8'd220: data <= 16'hB186; // pack: fetch 24, 4 bytes: F = field; BAD_ARG if F % 8 != 0
+            8'd221: data <= 16'h99B8; // pack: fetch 12, 4 bytes: F = field - 1
+            8'd222: data <= 16'h1000; // pack: P = 0 + 1 * F
+            8'd223: data <= 16'h8980; // pack: fetch 4, 4 bytes: F = field
+            8'd224: data <= 16'h1400; // pack: P = 0 + P * F
+            8'd225: data <= 16'h2000; // pack: E = P
+            8'd226: data <= 16'hA1B8; // pack: fetch 16, 4 bytes: F = field - 1
+            8'd227: data <= 16'h1000; // pack: P = 0 + 1 * F
+            8'd228: data <= 16'h9180; // pack: fetch 8, 4 bytes: F = field
+            8'd229: data <= 16'h1400; // pack: P = 0 + P * F
+            8'd230: data <= 16'hFC58; // pack: fetch ZERO, 1 bytes: F = 1 << field
+            8'd231: data <= 16'h1D00; // pack: P = P + E * F
+            8'd232: data <= 16'h8180; // pack: fetch 0, 4 bytes: F = field
+            8'd233: data <= 16'h1A00; // pack: P = P + 4 * F
+            8'd234: data <= 16'h39D4; // pack: fail addr if lim 4Dm1
+            8'd235: data <= 16'hA1A8; // pack: fetch 16, 4 bytes: F = (field + 63) >> 6
+            8'd236: data <= 16'h1300; // pack: P = 0 + 8 * F
+            8'd237: data <= 16'h99B0; // pack: fetch 12, 4 bytes: F = (field + 7) >> 3
+            8'd238: data <= 16'h1400; // pack: P = 0 + P * F
+            8'd239: data <= 16'hA800; // pack: fetch 20, 1 bytes: F = field
+            8'd240: data <= 16'h1400; // pack: P = 0 + P * F
+            8'd241: data <= 16'hB180; // pack: fetch 24, 4 bytes: F = field
+            8'd242: data <= 16'h1800; // pack: P = P + 1 * F
+            8'd243: data <= 16'h39DC; // pack: fail addr if lim b21
+            8'd244: data <= 16'h0000; // pack: end
+            8'd245: data <= 16'h8182; // seed: fetch 0, 4 bytes: F = field; BAD_ARG if F == 0
+            8'd246: data <= 16'h0000; // seed: end
+            8'd247: data <= 16'h801C; // stats: fetch 0, 1 bytes: F = field >> 1; BAD_ARG if F != 0
+            8'd248: data <= 16'h8304; // stats: fetch 1, 3 bytes: F = field; BAD_ARG if F != 0
+            8'd249: data <= 16'h0000; // stats: end
             default: data <= 16'h0000;
         endcase
     end
@@ -264,11 +271,11 @@ module drf_ucode (
             4'd3: entry = 8'd1; // write
             4'd4: entry = 8'd13; // read
             4'd5: entry = 8'd22; // gemm
-            4'd6: entry = 8'd82; // qgrad
-            4'd7: entry = 8'd142; // qact
-            4'd8: entry = 8'd208; // pack
-            4'd9: entry = 8'd238; // seed
-            4'd10: entry = 8'd240; // stats
+            4'd6: entry = 8'd89; // qgrad
+            4'd7: entry = 8'd149; // qact
+            4'd8: entry = 8'd215; // pack
+            4'd9: entry = 8'd245; // seed
+            4'd10: entry = 8'd247; // stats
             default: entry = 8'd0;
         endcase
     end

@@ -164,7 +164,7 @@ static int op_gemm_extreme(cosim *c)
         put(c, DRF_MEM_R, i, i % 8 ? tu_next(&c->rng) : rv);
     }
     uint32_t dst = 2 * rnd(c, 1000);
-    int32_t scale = mode ? (rnd(c, 2) ? INT32_MAX : -1) : 0;
+    int32_t scale = mode ? (rnd(c, 2) ? INT16_MAX : INT16_MIN) : 0;
     uint8_t p[DRF_GEMM_BYTES];
     drf_encode_gemm(p, &(drf_gemm_args){0, 0, 1, 1, K, 8, 8, fl, fr, mode, dst, 1, scale});
     snprintf(c->desc, sizeof c->desc, "GEMM extreme K=32768 8x8 fmt %c%c L codes %s %s scale=%d",
@@ -204,8 +204,9 @@ static void op_gemm(cosim *c)
     uint32_t dst = rnd(c, (uint32_t)(c->geo.d_words - extent + 1));
     int32_t scale = 0;
     if (mode == DRF_GEMM_ACC64) {
-        static const int32_t special[] = {1, -1, 32767, INT32_MAX, INT32_MIN, 0};
-        scale = rnd(c, 2) ? special[rnd(c, 6)] : (int32_t)(uint32_t)tu_next(&c->rng);
+        /* an i16 (spec 3.3) */
+        static const int32_t special[] = {1, -1, INT16_MAX, INT16_MIN, 0, -2};
+        scale = rnd(c, 2) ? special[rnd(c, 6)] : (int16_t)(uint16_t)tu_next(&c->rng);
     }
     for (uint32_t i = 0; i < lw; i++) /* whole words: padding bits get garbage too */
         put(c, DRF_MEM_L, lbase + i, allmax ? ~0ull : tu_next(&c->rng));

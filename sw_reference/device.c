@@ -339,7 +339,7 @@ static int cmd_gemm(ref_device *dev, const uint8_t *p, size_t len)
     if (lbase % DRF_ROW_ALIGN || rbase % DRF_ROW_ALIGN || M == 0 || N == 0 || K == 0 ||
         K > dev->cfg.max_k || !bits_ok(bl) || !bits_ok(br) ||
         fl > DRF_FMT_S || fr > DRF_FMT_S || mode > DRF_GEMM_ACC64 || !zero_bytes(p + 25, 3) ||
-        ldc < N || (mode == DRF_GEMM_WRITE32 && scale != 0))
+        ldc < N || (mode == DRF_GEMM_WRITE32 && scale != 0) || scale < INT16_MIN || scale > INT16_MAX)
         return DRF_ST_BAD_ARG;
 
     uint64_t elems = (uint64_t)(M - 1) * ldc + N; /* < 2^64: (2^32 - 1)^2 + 2^32 */

@@ -576,8 +576,8 @@ static void gemm_random(unsigned mode, uint64_t seed0)
         uint32_t dst = tu_below(&seed, 1000);
         int32_t scale = 0;
         if (mode == DRF_GEMM_ACC64) {
-            static const int32_t sc[] = {1, -1, INT32_MAX, INT32_MIN, 32767, -2};
-            scale = it < 6 ? sc[it] : (int32_t)(uint32_t)tu_next(&seed);
+            static const int32_t sc[] = {1, -1, INT16_MAX, INT16_MIN, 0, -2};
+            scale = it < 6 ? sc[it] : (int16_t)(uint16_t)tu_next(&seed);
         }
         gemm_case(&t, &seed, M, N, K, bl, br, fl, fr, mode, scale, lb, rb, dst, ldc, 0, 0);
     }
@@ -1082,14 +1082,22 @@ START_TEST(test_bad_arg)
     drf_put32(p, 0xFFFFFFFFu);
     p[23] = 7;
     EXPECT(DRF_OP_GEMM, p, 40, DRF_ST_BAD_ARG);
-    /* K = max_k is fine; scale is free in ACC64 */
+    /* K = max_k is fine; an ACC64 scale is any i16, and nothing outside it */
     GEMM_OK();
     drf_put32(p + 16, 1000);
     ck_assert_int_eq(dut_cmd(&t, DRF_OP_GEMM, p, 40), DRF_ST_OK);
-    GEMM_OK();
-    p[24] = DRF_GEMM_ACC64;
-    drf_put32(p + 36, 0x80000000u);
-    ck_assert_int_eq(dut_cmd(&t, DRF_OP_GEMM, p, 40), DRF_ST_OK);
+    static const struct { uint32_t v; int st; } scl[] = {
+        {0xFFFF8000u, DRF_ST_OK}, {0x00007FFFu, DRF_ST_OK}, {0xFFFFFFFFu, DRF_ST_OK},
+        {0, DRF_ST_OK}, {0x00008000u, DRF_ST_BAD_ARG}, {0xFFFF7FFFu, DRF_ST_BAD_ARG},
+        {0x80000000u, DRF_ST_BAD_ARG}, {0x7FFFFFFFu, DRF_ST_BAD_ARG}, {0x00010000u, DRF_ST_BAD_ARG},
+        {0xFF00FFFFu, DRF_ST_BAD_ARG}, {0x00FF8000u, DRF_ST_BAD_ARG}, {0xFFFE0001u, DRF_ST_BAD_ARG},
+    };
+    for (size_t i = 0; i < sizeof scl / sizeof scl[0]; i++) {
+        GEMM_OK();
+        p[24] = DRF_GEMM_ACC64;
+        drf_put32(p + 36, scl[i].v);
+        ck_assert_msg(dut_cmd(&t, DRF_OP_GEMM, p, 40) == scl[i].st, "ACC64 scale 0x%08x", scl[i].v);
+    }
 
     /* QUANT_GRAD */
     static const struct { int off, size; uint32_t v; } qbad[] = {

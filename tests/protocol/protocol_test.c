@@ -529,6 +529,25 @@ START_TEST(test_error_statuses)
     BADG(ldc, 1, DRF_ST_BAD_ARG);
     BADG(l_base, 4, DRF_ST_BAD_ARG);
     BADG(scale, 3, DRF_ST_BAD_ARG);               /* WRITE32 wants scale 0 */
+    /* An ACC64 scale is an i16 (spec 3.3): the edges pass (they run, on the last words of D,
+     * and are counted below), one step past them fails. */
+    uint64_t acc_ok = 0;
+    static const struct { int32_t scale; int st; } acc[] = {
+        {INT16_MIN, DRF_ST_OK}, {INT16_MAX, DRF_ST_OK}, {-1, DRF_ST_OK},
+        {INT16_MAX + 1, DRF_ST_BAD_ARG}, {INT16_MIN - 1, DRF_ST_BAD_ARG},
+        {INT32_MIN, DRF_ST_BAD_ARG}, {0x00FF8000, DRF_ST_BAD_ARG}, {(int32_t)0xFF00FFFFu, DRF_ST_BAD_ARG},
+    };
+    for (size_t i = 0; i < sizeof acc / sizeof acc[0]; i++) {
+        g = ok;
+        g.mode = DRF_GEMM_ACC64;
+        g.dst = in.d_words - 8; /* 2 x 2 int64: the last 8 words of D */
+        g.scale = acc[i].scale;
+        if (acc[i].st == DRF_ST_OK) {
+            OK(d, dorefa_gemm(d, &g));
+            acc_ok++;
+        } else
+            STATUS(d, dorefa_gemm(d, &g), acc[i].st);
+    }
     BADG(l_base, in.l_words - 8, DRF_ST_BAD_ADDR); /* operand runs off L */
     BADG(dst, in.d_words - 1, DRF_ST_BAD_ADDR);
     ck_assert_ptr_nonnull(strstr(dorefa_last_error(d), "BAD_ADDR"));
@@ -597,7 +616,7 @@ START_TEST(test_error_statuses)
     dorefa_stats s;
     OK(d, dorefa_stats_get(d, 0, &s));
     ck_assert_uint_eq(s.lfsr, 0xC0FFEEu);
-    ck_assert_uint_eq(s.gemm_ops, 0);
+    ck_assert_uint_eq(s.gemm_ops, acc_ok);
 
     /* Library-side checks */
     ck_assert_int_eq(dorefa_gemm(d, NULL), DOREFA_E_ARG);
