@@ -29,8 +29,8 @@ module drf_core #(
     // engine adds them to its 64-bit STATS counters after cmd_done). No command runs for 2^32
     // cycles: the longest, a GEMM, takes fewer than about 2^(LAW+RAW) + 2^DAW cycles.
     output wire [31:0] lfsr_state,
-    output reg [31:0] cycles,      // cycles in which the command executed
-    output reg [31:0] busy_cycles  // ... of them, cycles in which the DPU array did useful work
+    output wire [31:0] cycles,      // cycles in which the command executed
+    output wire [31:0] busy_cycles  // ... of them, cycles in which the DPU array did useful work
 );
     // Opcodes of spec 8.4 that reach the core
     localparam [7:0] OP_RESET = 8'h02, OP_GEMM = 8'h05, OP_QGRAD = 8'h06, OP_QACT = 8'h07,
@@ -205,15 +205,34 @@ module drf_core #(
                         {32'd0, d_rdata};
 
     // ---- counters ----
-    always @(posedge clk) begin
-        if (rst || start) begin
-            cycles <= 32'd0;
-            busy_cycles <= 32'd0;
-        end else begin
-            if (!s_none) cycles <= cycles + 1'b1;
-            if (gemm_array_busy) busy_cycles <= busy_cycles + 1'b1;
+    // With ACC_MAC (the iCE40 form) each counter is a drf_mac, an SB_MAC16 accumulating 1 x inc:
+    // a DSP block the core does not otherwise use holds the 32-bit register and its adder, which
+    // saves 32 logic cells per counter. drf_mac registers b, so its weight is 1 from the second
+    // clock on; reset lasts longer than that.
+    generate
+        if (ACC_MAC != 0) begin : g_cnt_mac
+            drf_mac u_cycles (
+                .clk(clk), .load(rst || start), .a({6'd0, !s_none}), .b_d(16'd1), .acc(cycles)
+            );
+            drf_mac u_busy (
+                .clk(clk), .load(rst || start), .a({6'd0, gemm_array_busy}), .b_d(16'd1),
+                .acc(busy_cycles)
+            );
+        end else begin : g_cnt
+            reg [31:0] cycles_q, busy_q;
+            always @(posedge clk) begin
+                if (rst || start) begin
+                    cycles_q <= 32'd0;
+                    busy_q <= 32'd0;
+                end else begin
+                    if (!s_none) cycles_q <= cycles_q + 1'b1;
+                    if (gemm_array_busy) busy_q <= busy_q + 1'b1;
+                end
+            end
+            assign cycles = cycles_q;
+            assign busy_cycles = busy_q;
         end
-    end
+    endgenerate
 
     // Engines only run when selected; the others must be idle.
     // Address bits above a memory's size are ignored (the command engine range-checks them).
