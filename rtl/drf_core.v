@@ -212,11 +212,12 @@ module drf_core #(
     generate
         if (ACC_MAC != 0) begin : g_cnt_mac
             drf_mac u_cycles (
-                .clk(clk), .load(rst || start), .a({6'd0, !s_none}), .b_d(16'd1), .acc(cycles)
+                .clk(clk), .load(rst || start), .a({6'd0, !s_none}), .b_d(16'd1), .sub_d(1'b0),
+                .acc(cycles)
             );
             drf_mac u_busy (
                 .clk(clk), .load(rst || start), .a({6'd0, gemm_array_busy}), .b_d(16'd1),
-                .acc(busy_cycles)
+                .sub_d(1'b0), .acc(busy_cycles)
             );
         end else begin : g_cnt
             reg [31:0] cycles_q, busy_q;

@@ -14,8 +14,9 @@
 // The accumulator runs POPCOUNT_STAGES cycles after the operands. Two forms, the same sums:
 //   ACC_MAC = 0 (Horner, in logic): `first` loads the count, `shift` doubles the accumulator before
 //     adding (Horner order over bit-plane pairs), otherwise the count is added.
-//   ACC_MAC = 1 (multiply-accumulate): acc += count * w, where w = 2^(p+q) is the plane pair's
-//     weight, shared by the array. `first_d` clears the accumulator one cycle ahead of a tile's
+//   ACC_MAC = 1 (multiply-accumulate): acc += count * w, or acc -= count * w with `sub`, where
+//     w = 2^(p+q) (2^(p+q+1) for the formats whose C doubles the sum, see drf_gemm) is the plane
+//     pair's weight, shared by the array. `first_d` clears the accumulator one cycle ahead of a tile's
 //     first element (drf_gemm leaves a one-cycle gap after each tile for it). This is the form of
 //     an iCE40 SB_MAC16 in 32-bit accumulate mode (drf_mac), which holds the accumulator at no
 //     logic cost.
@@ -44,6 +45,7 @@ module drf_dpu #(
     input  wire        cap_d,
     input  wire        chain_shift_d,
     input  wire [15:0] w_d,        // ACC_MAC: weight of the element one cycle later
+    input  wire        sub_d,      // ACC_MAC: ... and whether it is subtracted
     input  wire [31:0] chain_in,
     output reg  [31:0] shadow
 );
@@ -80,7 +82,7 @@ module drf_dpu #(
             end
             assign acc = acc_q;
             /* verilator lint_off UNUSED */
-            wire unused_w = ^w_d;
+            wire unused_w = ^{w_d, sub_d};
             /* verilator lint_on UNUSED */
         end else begin : g_mac
             drf_mac u_mac (
@@ -88,6 +90,7 @@ module drf_dpu #(
                 .load(first_d),
                 .a   (count),
                 .b_d (w_d),
+                .sub_d(sub_d),
                 .acc (acc)
             );
             /* verilator lint_off UNUSED */

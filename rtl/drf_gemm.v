@@ -9,7 +9,8 @@
 //     U S | XOR    | SR_j (R planes)  | n_L·SR_j - X          (= 2P - n_R·SL_i)
 //     S S | XOR    | -                | K·n_L·n_R - 2X
 //
-// P = Σ 2^(p+q) popcount(l_p AND r_q), X = the same with XOR (padding masked). Both mixed formats
+// P = Σ 2^(p+q) popcount(l_p AND r_q), X = the same with XOR (padding masked). With ACC_MAC the
+// DPUs accumulate 2P, -X, -2X (and -SR_j in an SU sum pass) instead, so C = t + b throughout. Both mixed formats
 // use the row sums of R, so there is one kind of sum pass: it counts the R planes alone (DPU op
 // "b", no L read) for one column band, once per band, with the R tiles outermost. The drain turns
 // the band's sums into corr_j = n_L·SR_j (Horner, n_L·x = 2(…(2x + x)…) + x) before the band's
@@ -140,6 +141,7 @@ module drf_gemm #(
     reg [2:0]      bl_m1;
     reg [3:0]      s_top;     // first s of a tile
     reg [3:0]      s_top_sum; // ... of a sum pass
+    reg [3:0]      ws_top;    // ACC_MAC: weight exponent of a regular tile's first s: s_top + fl
     reg [4:0]      su_thr_l, su_thr_r;  // setup phase B bounds
     always @(posedge clk) begin
         k_esz <= esz;
@@ -150,6 +152,7 @@ module drf_gemm #(
         bl_m1 <= a_bl[2:0] - 3'd1;
         s_top <= a_bl + a_br - 4'd2;
         s_top_sum <= a_br - 4'd1;
+        ws_top <= a_bl + a_br - 4'd2 + {3'd0, a_fl};
         su_thr_l <= {1'b0, a_bl} + 5'd9;
         su_thr_r <= {1'b0, a_br} + 5'd9;
     end
@@ -488,11 +491,12 @@ module drf_gemm #(
         end
     end
 
-    // ACC_MAC: the candidate's s (its weight is 2^s), one less whenever s steps down.
+    // ACC_MAC: the candidate's weight exponent, s (+ 1 in a regular tile of an S-left format: 2P,
+    // 2X), one less whenever s steps down.
     reg [3:0] cs;
     always @(posedge clk)
         if (tile_load)
-            cs <= n_s;
+            cs <= q_sum ? s_top_sum : ws_top;
         else if (issue && new_s)
             cs <= cs - 4'd1;
 
@@ -598,6 +602,10 @@ module drf_gemm #(
     wire [4*PCS+3:0] ctl_s_next = {ctl_s, cs};
     // ACC_MAC: its weight 2^s one cycle early, 0 for a bubble
     wire [15:0]   dpu_w = {15'd0, ctl_v[PCS-1]} << ctl_s[4*(PCS-1) +: 4];
+    // ACC_MAC: the element is subtracted: a regular tile of US or SS (-X, -2X), a sum pass of SU
+    // (-SR_j); so C is the accumulator plus b, without an inversion (see the drain).
+    reg [PCS-1:0] ctl_sub;
+    wire [PCS:0]  ctl_sub_next = {ctl_sub, c_sum ? a_fl : a_fr};
     wire          cap = ctl_last[PCS+1];
 
     always @(posedge clk) begin
@@ -610,6 +618,7 @@ module drf_gemm #(
         ctl_shift <= {ctl_shift[PCS-1:0], issue & c_shift};
         ctl_last <= {ctl_last[PCS:0], issue & c_last};
         ctl_s <= ctl_s_next[4*PCS-1:0];
+        ctl_sub <= ctl_sub_next[PCS-1:0];
         array_busy <= issue & ~c_sum;
         if (rst) begin
             ctl_v <= {(PCS + 1){1'b0}};
@@ -669,6 +678,7 @@ module drf_gemm #(
                     .cap_d      (ctl_last[PCS]),
                     .chain_shift_d(take_d),
                     .w_d        (dpu_w),
+                    .sub_d      (ctl_sub[PCS-1]),
                     .chain_in   (chain[32*(IDX+1) +: 32]),
                     .shadow     (chain[32*IDX +: 32])
                 );
@@ -784,12 +794,16 @@ module drf_gemm #(
     // The sum is registered at the take (s2). In a sum pass the same adder makes the Horner steps:
     // t = head, b = d_y (g_knn is 0 outside SS, corr is deselected), no carry-in; d_y holds twice
     // the previous step's sum, or 0 in a column's first step. The controls follow nd_sum.
+    // With ACC_MAC the accumulators hold the signed, doubled sums already (2P, -X, -2X, and -SR_j
+    // in an SU sum pass, so corr_j is -n_L·SR_j there): C = t + b in every format, and the
+    // shift, the inversions and the carry-in below are constant 0.
+    localparam PLAIN = ACC_MAC == 0;
     reg         c_fl, inv_t, c_cin, sel_corr, inv_c;
     always @(posedge clk) begin
-        inv_c <= a_fl & ~a_fr & ~nd_sum;
-        c_fl <= a_fl & ~nd_sum;
-        inv_t <= (a_fl | a_fr) & ~nd_sum;
-        c_cin <= a_fr & ~nd_sum;
+        inv_c <= PLAIN & a_fl & ~a_fr & ~nd_sum;
+        c_fl <= PLAIN & a_fl & ~nd_sum;
+        inv_t <= PLAIN & (a_fl | a_fr) & ~nd_sum;
+        c_cin <= PLAIN & a_fr & ~nd_sum;
         sel_corr <= needs_sum & ~nd_sum;
         if (sum_step & ~sum_take & ~cap)
             d_y <= {c_out[30:0], 1'b0};
@@ -868,9 +882,10 @@ module drf_gemm #(
 
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
-    // command engine has validated them (spec 8.5, 2.3). Bit 16 of n_L·n_R (< 2^16) and the
-    // carry-in bits of two adders.
-    wire unused_ok = ^{args, c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4]};
+    // command engine has validated them (spec 8.5, 2.3). Bit 16 of n_L·n_R (< 2^16), the
+    // carry-in bits of two adders, the pipelines' last stages, and a tile's first s (the
+    // weights start from s_top_sum / ws_top instead).
+    wire unused_ok = ^{args, c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4], ctl_sub_next[PCS], n_s};
     /* verilator lint_on UNUSED */
 
 endmodule

@@ -33,6 +33,7 @@ int main(int argc, char **argv)
         beh->load = prim->load = load;
         beh->a = prim->a = a;
         beh->b_d = prim->b_d = b;
+        beh->sub_d = prim->sub_d = (uint8_t)((r >> 56) & 1); // add or subtract
         beh->clk = prim->clk = 0;
         beh->eval();
         prim->eval();
