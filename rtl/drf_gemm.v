@@ -270,6 +270,7 @@ module drf_gemm #(
     reg [3:0]      ns_s;      // the next s and its range of p
     reg [2:0]      ns_plo, ns_phi;
     reg            ns_single, ns_szero;  // ... it has one plane pair; it is 0
+    reg            ns_top;    // ... p_hi == s (registered: fa_phi's compare is off the single path)
     reg [8:0]      wl;        // words left in this plane pair after this one
     reg [LAW-1:0]  la, ls, tb_l;  // address; first pair of this s; first pair of the tile
     reg [RAW-1:0]  ra, rs, tb_r;
@@ -335,29 +336,32 @@ module drf_gemm #(
     // next s (at a new s) or from the first s of the next tile (at a new tile).
     wire [3:0] fa_s = ns_s - 4'd1;
     wire [2:0] fa_plo = ns_plo - {2'd0, ns_plo != 3'd0};
-    wire [2:0] fa_phi = ns_phi - {2'd0, {1'b0, ns_phi} == ns_s};
+    wire [2:0] fa_phi = ns_phi - {2'd0, ns_top};
+    // p_hi == s holds from the first s that has it on (both step down together); before, the s
+    // after next has it if p_hi == s - 1 now.
+    wire       fa_top = ns_top | ({1'b0, ns_phi} == fa_s);
 
     // The first s of a tile (n_s, its p range n_p0) and the s after it, per kind of tile (regular,
     // sum pass): constants of the command, registered, so that a tile load only selects by q_sum.
-    // Fields: {n_s, n_p0, s - 1, p_lo(s - 1), p_hi(s - 1), single, s - 1 == 0, l_down, n_p0 - 1,
-    // n_s == 0}.
-    function [23:0] tile_first(input [3:0] ts, input [2:0] tp);
+    // Fields: {p_hi(s - 1) == s - 1, n_s, n_p0, s - 1, p_lo(s - 1), p_hi(s - 1), single, s - 1 == 0,
+    // l_down, n_p0 - 1, n_s == 0}.
+    function [24:0] tile_first(input [3:0] ts, input [2:0] tp);
         reg [3:0] bs;
         reg [2:0] bp, bphi;
         begin
             bs = ts - 4'd1;
             bp = tp - {2'd0, tp != 3'd0};
             bphi = tp - {2'd0, {1'b0, tp} == ts};
-            tile_first = {ts, tp, bs, bp, bphi, bp == bphi, bs == 4'd0, tp != 3'd0, tp - 3'd1,
-                          ts == 4'd0};
+            tile_first = {{1'b0, bphi} == bs, ts, tp, bs, bp, bphi, bp == bphi, bs == 4'd0,
+                          tp != 3'd0, tp - 3'd1, ts == 4'd0};
         end
     endfunction
-    reg  [23:0] tf_reg, tf_sum;
+    reg  [24:0] tf_reg, tf_sum;
     always @(posedge clk) begin
         tf_reg <= tile_first(s_top, bl_m1);
         tf_sum <= tile_first(s_top_sum, 3'd0);
     end
-    wire [23:0] tf = q_sum ? tf_sum : tf_reg;
+    wire [24:0] tf = q_sum ? tf_sum : tf_reg;
     wire        n_szero = tf[0];   // n_s == 0
 
     always @(posedge clk) begin
@@ -366,6 +370,7 @@ module drf_gemm #(
             ns_plo <= tf[12:10];
             ns_phi <= tf[9:7];
             ns_single <= tf[6];
+            ns_top <= tf[24];
             ns_szero <= tf[5];
             l_down <= tf[4];
             p_hi_m1 <= tf[3:1];
@@ -374,6 +379,7 @@ module drf_gemm #(
             ns_plo <= fa_plo;
             ns_phi <= fa_phi;
             ns_single <= fa_plo == fa_phi;
+            ns_top <= fa_top;
             ns_szero <= fa_s == 4'd0;
             l_down <= ns_plo != 3'd0;
             p_hi_m1 <= ns_phi - 3'd1;
