@@ -46,6 +46,7 @@ lint-board:
 	@echo "lint drf_icebreaker"
 	@$(VERILATOR) --lint-only -Wall -Irtl --top-module drf_icebreaker $(ICEBREAKER_SRC)
 	@echo "yosys check drf_icebreaker"
+	@mkdir -p $(BUILD)
 	@$(YOSYS) -q -p "read_verilog -lib +/ice40/cells_sim.v; read_verilog -DDRF_ICE40_DSP $(ICEBREAKER_SRC); \
 		hierarchy -top drf_icebreaker; \
 		proc; flatten; check -assert" > $(BUILD)/yosys_check.log 2>&1 || \
