@@ -18,7 +18,9 @@
 //   Q + U      the code from the finished quotient.
 // A row with m = 0 (all g = 0) divides with m = 1: t = 1 and Q = n*2^15, the spec's value.
 // The LFSR steps once per cycle in divider steps 16..31, so each element's draw is done by WT.
-// Addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8), mdst + s (i32).
+// Addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8), mdst + s (i32). One
+// i16 read pointer serves both passes over a row; it goes back to the row's first element (rs)
+// after the max pass, and ends the element pass at the next row's first element.
 //
 // Schedule per row: ROW, E max-pass reads (MAX), MX1..MX3 (the last read registered, its |g|
 // registered, then folded), MWR (write m), RD and RD2 (read the first g, register it); per
@@ -90,8 +92,8 @@ module drf_fgamma #(
     reg [4:0]     cnt;       // Horner steps 1..G, then divider steps 8..31
 
     // Pointers
-    reg [HW-1:0]  gp;        // i16 pointer of the next element
-    reg [HW-1:0]  sp;        // i16 pointer of the max pass
+    reg [HW-1:0]  rp;        // i16 read pointer: the max pass, then the element pass, over the row
+    reg [HW-1:0]  rs;        // i16 pointer of the row's first element (rp goes back to it at MWR)
     reg [BW-1:0]  cp;        // u8 pointer of the next code to write
     reg           cw;        // write code_r this cycle (see Writes)
     reg [7:0]     code_r;    // code to write, else 0
@@ -110,14 +112,12 @@ module drf_fgamma #(
     reg           rscan;     // ... and it was a max-pass read
     reg           hv, hscan; // the same for hw, one cycle later
     reg [15:0]    hw;        // the i16 read, registered
-    reg           hmin;      // hw == -32768
-    reg           hneg, hinc;  // max pass: hw < 0; and |sat(hw)| = ~hw + 1 (hw != -32768)
+    wire          hmin = (hw == 16'h8000);  // -32768, read as -32767
 
     // ---------------------------------------------------------------------------------------------
-    // Reads: the max pass (sp), then one g per element (gp).
+    // Reads: the max pass, then one g per element, both from rp.
     wire          scan     = (st == ST_MAX);
     wire          div_pre  = (st == ST_DIV) && (cnt == 5'd30);  // a cycle before the last step
-    wire [HW-1:0] rp       = scan ? sp : gp;
     assign d_re    = scan || (st == ST_RD) || (div_pre && more);
     assign d_raddr = rp[HW-1:1];
 
@@ -128,12 +128,8 @@ module drf_fgamma #(
         rscan <= scan;
         hv    <= rv;
         hscan <= rscan;
-        if (rv) begin
-            hw   <= half;
-            hmin <= half == 16'h8000;
-            hneg <= rscan && half[15];
-            hinc <= rscan && half[15] && half != 16'h8000;
-        end
+        if (rv)
+            hw <= half;
         if (rst) begin
             rv    <= 1'b0;
             rscan <= 1'b0;
@@ -145,10 +141,11 @@ module drf_fgamma #(
     // Max pass, two stages: |sat(g)| = (g ^ s) + (s && g != -32768) with s the sign is registered
     // (aa), then compared with m and folded into it; so the compare starts from flip-flops and m
     // is never stale (it is only written by the second stage). After an element read the t adder
-    // forms t = sat(g) + m = g + m + (g == -32768).
+    // forms t = sat(g) + m = g + m + (g == -32768). The half select feeds hw alone (one logic cell
+    // a bit); the sign and -32768 flags are taken from hw.
     wire [15:0] half  = rhalf ? d_rdata[31:16] : d_rdata[15:0];
     wire [15:0] t_sum = hw + {1'b0, mx} + {15'd0, hmin};
-    wire [14:0] a_abs = (hw[14:0] ^ {15{hneg}}) + {14'd0, hinc};
+    wire [14:0] a_abs = (hw[14:0] ^ {15{hw[15]}}) + {14'd0, hw[15] && !hmin};
     reg  [14:0] aa;          // |sat(g)| of the max-pass read in hw, a cycle later
     reg         av;          // aa is valid
     wire        a_gt  = aa > mx;
@@ -203,21 +200,25 @@ module drf_fgamma #(
         if (cw)  // a code was written (see Writes); start (in IDLE) cannot come in that cycle
             cp <= cp + 1'b1;
         case (st)
-            ST_IDLE: if (start) begin
-                gp    <= {args[0 +: DAW], 1'b0};
-                s_cnt <= args[32 +: DAW];
-                cp    <= {args[128 +: DAW], 2'b00};
-                mp    <= args[160 +: DAW];
-                st    <= ST_ROW;
+            ST_IDLE: begin
+                // loaded in every idle cycle (args is valid at start), so that start only
+                // steers the state
+                rs    <= {args[0 +: DAW], 1'b0};
+                if (start) begin
+                    s_cnt <= args[32 +: DAW];
+                    cp    <= {args[128 +: DAW], 2'b00};
+                    mp    <= args[160 +: DAW];
+                    st    <= ST_ROW;
+                end
             end
             ST_ROW: begin
                 e_cnt <= e_num;
                 e_one <= e_num1;
-                sp    <= gp;
+                rp    <= rs;
                 st    <= ST_MAX;
             end
             ST_MAX: begin
-                sp    <= sp + 1'b1;
+                rp    <= rp + 1'b1;
                 e_cnt <= e_cnt - 1'b1;
                 e_one <= (e_cnt == {{(HW-2){1'b0}}, 2'd2});
                 if (e_one)
@@ -228,6 +229,7 @@ module drf_fgamma #(
             ST_MX3: st <= ST_MWR;
             ST_MWR: begin
                 mp    <= mp + 1'b1;
+                rp    <= rs;
                 e_cnt <= e_num;
                 e_one <= e_num1;
                 more  <= 1'b1;
@@ -238,7 +240,7 @@ module drf_fgamma #(
             ST_RD2: st <= ST_WT;
             ST_WT: begin
                 if (more) begin
-                    gp    <= gp + 1'b1;
+                    rp    <= rp + 1'b1;
                     e_cnt <= e_cnt - 1'b1;
                     e_one <= (e_cnt == {{(HW-2){1'b0}}, 2'd2});
                     more  <= !e_one;
@@ -246,6 +248,7 @@ module drf_fgamma #(
                     cnt   <= 5'd1;
                     st    <= ST_HOR;
                 end else begin
+                    rs    <= rp;  // the next row's first element
                     s_cnt <= s_cnt - 1'b1;
                     if (s_one) begin
                         st   <= ST_IDLE;
