@@ -48,17 +48,16 @@ module drf_falpha #(
 
     // Command fields: args is stable from start until done (drf_core's contract)
     wire [DAW-1:0] thr = args[128 +: DAW];  // i32 view base of the threshold records
-    wire [DAW-1:0] n_val = args[64 +: DAW]; // N (M*N accumulators fit D, so M, N < 2^DAW)
+    wire [DAW-1:0] m_val = args[32 +: DAW]; // M (M*N accumulators fit D, so M, N < 2^DAW)
+    wire [DAW-1:0] n_val = args[64 +: DAW]; // N
     wire [2:0]     a_lo = args[96 +: 3];    // A modulo 8 (A = 1 .. 8)
     wire           axis = args[104];        // 0: channel = row, 1: channel = column
 
     // Control
     reg [2:0]     st;
     reg [1:0]     rtag;      // what d_rdata holds this cycle
-    reg [DAW-1:0] m_cnt;     // rows left, counting down to 1
-    reg [DAW-1:0] n_cnt;     // columns left in the row, counting down to 1
-    reg           row_one;   // m_cnt == 1 (registered; the counters change once per element)
-    reg           col_one;   // n_cnt == 1
+    reg [DAW-1:0] i_idx;     // i + 1 of the current element
+    reg [DAW-1:0] j_idx;     // j + 1
     reg [8:0]     t_w;       // t + 2 while T[t] is read (2 .. 2^A)
     reg           have_prev; // a previous element waits for its code write
     reg           fin;       // the reads of the last element have been issued
@@ -75,6 +74,10 @@ module drf_falpha #(
     reg [7:0]     count;     // thresholds passed so far
 
     // ---------------------------------------------------------------------------------------------
+    // The element's column and row are the last ones (the counters change once per element)
+    wire row_one = (i_idx == m_val);
+    wire col_one = (j_idx == n_val);
+
     // Reads
     wire rd_acc = (st == ST_ACC) && !fin;
     wire rd_flg = (st == ST_FLG) && !fin;
@@ -103,15 +106,13 @@ module drf_falpha #(
     // Sequencer
     always @(posedge clk) begin
         done    <= 1'b0;
-        row_one <= (m_cnt == {{(DAW-1){1'b0}}, 1'b1});
-        col_one <= (n_cnt == {{(DAW-1){1'b0}}, 1'b1});
         case (st)
             ST_IDLE: begin
                 // loaded in every idle cycle (args is valid at start), so that start only
                 // steers the state
                 ap        <= args[0 +: DAW];
-                m_cnt     <= args[32 +: DAW];
-                n_cnt     <= args[64 +: DAW];
+                i_idx     <= {{(DAW-1){1'b0}}, 1'b1};
+                j_idx     <= {{(DAW-1){1'b0}}, 1'b1};
                 rec       <= args[128 +: DAW];
                 cp        <= {args[160 +: DAW], 2'b00};
                 have_prev <= 1'b0;
@@ -147,13 +148,13 @@ module drf_falpha #(
                     // Next element: advance (i, j) and the channel record. ra + 1 is the record
                     // after the current one (records are consecutive, 1 + n_A words each).
                     if (col_one) begin
-                        n_cnt <= n_val;
-                        m_cnt <= m_cnt - 1'b1;
+                        j_idx <= {{(DAW-1){1'b0}}, 1'b1};
+                        i_idx <= i_idx + 1'b1;
                         rec   <= axis ? thr : ra + 1'b1;
                         if (row_one)
                             fin <= 1'b1;
                     end else begin
-                        n_cnt <= n_cnt - 1'b1;
+                        j_idx <= j_idx + 1'b1;
                         if (axis)
                             rec <= ra + 1'b1;
                     end
