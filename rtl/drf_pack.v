@@ -17,7 +17,7 @@
 // stage, write of the last word): one slot per cycle.
 //
 // Schedule, three stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (u, wd, rc,
-// idx and the flags kh, pd, re) describe the slot whose D word is read in this cycle, so the read
+// idx and the flags pd, re) describe the slot whose D word is read in this cycle, so the read
 // address is a register plus src (one adder); the gather stage gets the slot's data the cycle
 // after, with the few bits it needs delayed (the byte of the D word, the pad, word-end, plane-end
 // and row-end flags and a valid bit; the plane p is kept there only); the hit stage registers the
@@ -26,16 +26,16 @@
 // reads it. The last slot's data ends the command; by then the read stage has read the next
 // plane's first code (src + 0, harmless), and it returns to idle.
 //
-// Limits: "last code of the plane row" (kh: k + 1 == K) and "last row of the block" (re) are
-// flags, so no counter compare or carry chain lies between them and the address; the slots after
-// kh in its word are pad slots (pd). Counters: u = t + 1 modulo 64 (t = 63 is u = 0, the word's
-// last slot; u counts on through the words); wd = K div 64 - w modulo 2^9 counts the words down
-// (w advances after the block's last row; the row's last word (K - 1) div 64 is wd = 0 if
-// K mod 64 != 0, else wd = 1), so kh = (u == K mod 64) in that word, registered a cycle ahead from
-// the counters' next values; rc = r + 1 modulo 2^OW counts the rows up at each word's start, and
-// re = (rc == rows) is registered a cycle after it (re is only used at a word's last slot). K and
-// rows are taken modulo 2^15 and 2^OW (K <= 32768, rows <= 2^OW); args is stable from start until
-// done (drf_core's contract).
+// Limits: the slots after the plane row's last code (kh: k + 1 == K) in its word are pad slots,
+// flagged by pd (registered), and "last row of the block" is the flag re, so no counter compare or
+// carry chain lies between them and the read address. Counters: u = t + 1 modulo 64 (t = 63 is
+// u = 0, the word's last slot; u counts on through the words); wd = K div 64 - w modulo 2^9 counts
+// the words down (w advances after the block's last row); the row's last word (K - 1) div 64 (lw)
+// is wd = 0 if K mod 64 != 0, else wd = 1, so kh = lw && (u == K mod 64), and the plane's last
+// slot is t = 63 of lw in the block's last row. rc = r + 1 modulo 2^OW counts the rows up at each
+// word's start, and re = (rc == rows) is registered a cycle after it (re is only used at a word's
+// last slot). K and rows are taken modulo 2^15 and 2^OW (K <= 32768, rows <= 2^OW); args is
+// stable from start until done (drf_core's contract).
 //
 // Element index r*stride_r + k*stride_k is kept relative to the view's element 0 (4*src), with
 // adds only, modulo 2^(DAW+2) (the command engine has checked that the largest index is inside
@@ -94,7 +94,6 @@ module drf_pack #(
     reg [5:0]     u;          // t + 1 (modulo 64) of the code k = 64w + t
     reg [8:0]     wd;         // K/64 - w (modulo 512): counts the words of a plane row down
     reg [OW-1:0]  rc;         // row + 1 (modulo 2^OW): counts the rows of a block up
-    reg           kh;         // k + 1 == K: the plane row's last code
     reg           pd;         // k >= K: a pad slot (after kh in the row's last word)
     reg           re;         // rc == rows: the block's last row (valid from a word's 2nd slot)
     reg           v;          // gather stage: the D data of a slot arrives now
@@ -122,7 +121,9 @@ module drf_pack #(
     // ---------------------------------------------------------------------------------------------
     // Read stage: slot sequence
     wire          t_end  = (u == 6'd0);             // the word's last slot (t = 63)
-    wire          pl_end = t_end && (kh || pd) && re;  // the plane's last slot
+    wire          lw     = (wd[8:1] == 8'd0) && (wd[0] == (kk[5:0] == 6'd0));  // row's last word
+    wire          kh     = lw && (u == kk[5:0]);   // k + 1 == K: the plane row's last code
+    wire          pl_end = t_end && lw && re;       // the plane's last slot
     wire          nw     = !rv || t_end;            // next slot starts a word
     wire          z      = !rv || pl_end;           // next slot starts a plane: all at 0
 
@@ -133,13 +134,10 @@ module drf_pack #(
     wire [IW-1:0] idx_next = nw ? bwr_next : idx + sk;
 
     // t restarts with each word, w moves on after the block's last row; r restarts with each
-    // block. The next slot is the row's last code when t + 1 == K modulo 64 in the row's last
-    // word w = (K - 1) div 64, that is wd = 0 (K mod 64 != 0) or wd = 1 (K mod 64 = 0).
+    // block.
     wire          w_adv   = !rv || (t_end && re);
     wire [5:0]    u_next  = rv ? u + 6'd1 : 6'd1;
     wire [8:0]    wd_next = w_adv ? (z ? kk[14:6] : wd - 9'd1) : wd;
-    wire          kh_next = (u_next == kk[5:0]) && (wd_next[8:1] == 8'd0) &&
-                            (wd_next[0] == (kk[5:0] == 6'd0));
 
     // The gather stage ends the command on the last slot's data; the read stage has moved on to
     // the first slot of a plane that is not packed by then (a harmless read of src).
@@ -157,7 +155,6 @@ module drf_pack #(
             bw <= z ? {(IW-6){1'b0}} : bw_sum;
         u   <= u_next;
         wd  <= wd_next;
-        kh  <= kh_next;
         pd  <= !nw && (pd || kh);
         if (nw)
             rc <= (!rv || re) ? {{(OW-1){1'b0}}, 1'b1} : rc + 1'b1;
