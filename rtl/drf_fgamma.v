@@ -19,7 +19,7 @@
 // A row with m = 0 (all g = 0) divides with m = 1: t = 1 and Q = n*2^15, the spec's value.
 // The LFSR steps once per cycle in divider steps 16..31, so each element's draw is done by WT.
 // The element addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8); the row
-// max's address mdst + s (i32) is summed from the row index when it is written. One i16 read
+// max's address mdst + s (i32) is summed from the row index (and registered). One i16 read
 // pointer serves both passes over a row; it goes back to the row's first element (rs) after the
 // max pass, and ends the element pass at the next row's first element. The last read / element of
 // a pass and the last row come from up-counters compared with E and S.
@@ -198,6 +198,10 @@ module drf_fgamma #(
         end
     end
 
+    // The other loads of mx: 0 at ROW, m at MWR, 1 for m = 0 at RD (minc is 0 after them).
+    wire        mx_ld  = (st == ST_ROW) || (st == ST_MWR) || (st == ST_RD && mx[14:1] == 14'd0);
+    wire [14:0] mx_alt = (st == ST_MWR) ? t[14:0] : (st == ST_RD) ? 15'd1 : 15'd0;
+
     // ---------------------------------------------------------------------------------------------
     // Main sequencer
     always @(posedge clk) begin
@@ -274,17 +278,12 @@ module drf_fgamma #(
         endcase
         // m: cleared per row, raised by each larger |g| (as mx + minc), formed in t at MX3 and
         // taken at MWR; after its write, 0 becomes 1, so that t = 0 + 1 and
-        // Q = n*1*2^15/1 = n*2^15, the spec's value for m = 0.
-        if (st == ST_ROW) begin
-            mx   <= 15'd0;
-            minc <= 1'b0;
-        end else if (a_fold) begin
-            mx   <= a_x;
-            minc <= a_inc;
-        end else if (st == ST_MWR) begin
-            mx   <= t[14:0];
-        end else if (st == ST_RD && mx[14:1] == 14'd0) begin
-            mx[0] <= 1'b1;
+        // Q = n*1*2^15/1 = n*2^15, the spec's value for m = 0. A fold comes only in MAX, MX1
+        // and MX2, so the compare's carry goes through one LUT into the enable and the data of
+        // mx (the other loads are decoded from the state alone).
+        if (a_fold || mx_ld) begin
+            mx   <= a_fold ? a_x : mx_alt;
+            minc <= a_fold && a_inc;
         end
         if (rst) begin
             st   <= ST_IDLE;
@@ -307,10 +306,16 @@ module drf_fgamma #(
         end
     end
 
+    // The row max's address, mdst + s, registered (s is stable for the cycles before MWR), so no
+    // carry chain lies in front of D's write address.
+    reg [DAW-1:0] ma;
+    always @(posedge clk)
+        ma <= mdst + s_idx;
+
     wire mwr = (st == ST_MWR);
     assign d_we    = mwr || cw;
     // Address and data are zero without a write (drf_core ORs the engines' write ports).
-    assign d_waddr = mwr ? mdst + s_idx : cw ? cp[BW-1:2] : {DAW{1'b0}};
+    assign d_waddr = mwr ? ma : cw ? cp[BW-1:2] : {DAW{1'b0}};
     assign d_wdata = {4{code_r}} | {17'd0, t[14:0] & {15{mwr}}};
     assign d_wbe   = mwr ? 4'hF : (4'b0001 << cp[1:0]);
 
