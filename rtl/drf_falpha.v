@@ -3,14 +3,14 @@
 
 // One element every n_A + 3 cycles, one D access per cycle (never a read and a write together):
 //
-//   ACC  read acc[i][j]                    (data: last threshold of the previous element)
-//   WR   write the previous element's code (data: acc, latched)
-//   FLG  read the channel's flags word
-//   THR  read T[t], t = 0 .. n_A - 1       (data: flags, then T[t - 1], each compared and counted)
+//   ACC  read acc[i][j]                    (data: last threshold of the previous element, compared)
+//   FLG  read the channel's flags word     (data: acc, latched; the count takes the last compare)
+//   WR   write the previous element's code (data: flags, latched; the count is complete)
+//   THR  read T[t], t = 0 .. n_A - 1       (data: T[t - 1], each compared and counted)
 //
 // Compare and count, per data word: d = 0: acc >= T, d = 1: acc <= T (signed); the count takes
-// each compare a cycle later. After the last element an ACC cycle without a read takes the last
-// compare, and WR writes the last code.
+// each compare a cycle later. After the last element, ACC and FLG cycles without a read take the
+// last compare, and WR writes the last code.
 
 module drf_falpha #(
     parameter DAW = 15  // D address bits (2^DAW 32-bit words); at most 30
@@ -48,19 +48,17 @@ module drf_falpha #(
 
     // Command fields: args is stable from start until done (drf_core's contract)
     wire [DAW-1:0] thr = args[128 +: DAW];  // i32 view base of the threshold records
-    wire [DAW-1:0] n_val = args[64 +: DAW]; // N (M*N accumulators fit D, so M, N < 2^DAW)
-    wire [7:0]     t_last = (8'd1 << args[96 +: 4]) - 8'd2;  // n_A - 1 = 2^A - 2
+    wire [DAW-1:0] m_val = args[32 +: DAW]; // M (M*N accumulators fit D, so M, N < 2^DAW)
+    wire [DAW-1:0] n_val = args[64 +: DAW]; // N
+    wire [2:0]     a_lo = args[96 +: 3];    // A modulo 8 (A = 1 .. 8)
     wire           axis = args[104];        // 0: channel = row, 1: channel = column
 
     // Control
     reg [2:0]     st;
     reg [1:0]     rtag;      // what d_rdata holds this cycle
-    reg [DAW-1:0] m_cnt;     // rows left, counting down to 1
-    reg [DAW-1:0] n_cnt;     // columns left in the row, counting down to 1
-    reg           row_one;   // m_cnt == 1 (registered; the counters change once per element)
-    reg           col_one;   // n_cnt == 1
-    reg [7:0]     t_cnt;     // thresholds left to read after this one
-    reg           t_end;     // t_cnt == 0: the record's last threshold
+    reg [DAW-1:0] i_idx;     // i + 1 of the current element
+    reg [DAW-1:0] j_idx;     // j + 1
+    reg [8:0]     t_w;       // t + 2 while T[t] is read (2 .. 2^A)
     reg           have_prev; // a previous element waits for its code write
     reg           fin;       // the reads of the last element have been issued
 
@@ -76,13 +74,23 @@ module drf_falpha #(
     reg [7:0]     count;     // thresholds passed so far
 
     // ---------------------------------------------------------------------------------------------
+    // The element's column and row are the last ones (the counters change once per element)
+    wire row_one = (i_idx == m_val);
+    wire col_one = (j_idx == n_val);
+
     // Reads
     wire rd_acc = (st == ST_ACC) && !fin;
-    assign d_re    = rd_acc || (st == ST_FLG) || (st == ST_THR);
+    wire rd_flg = (st == ST_FLG) && !fin;
+    assign d_re    = rd_acc || rd_flg || (st == ST_THR);
     assign d_raddr = (st == ST_ACC) ? ap : ra;
 
+    // T[t] is the record's last threshold when t = n_A - 1 = 2^A - 2, that is t_w = 2^A: bit A
+    // of t_w (t_w < 2^A before).
+    wire [7:0] t_wsel = {t_w[7:1], t_w[8]};
+    wire       t_end  = t_wsel[a_lo];
+
     always @(posedge clk) begin
-        rtag <= rd_acc ? TAG_ACC : (st == ST_FLG) ? TAG_FLG : (st == ST_THR) ? TAG_THR : TAG_NONE;
+        rtag <= rd_acc ? TAG_ACC : rd_flg ? TAG_FLG : (st == ST_THR) ? TAG_THR : TAG_NONE;
         if (rst)
             rtag <= TAG_NONE;
     end
@@ -98,15 +106,13 @@ module drf_falpha #(
     // Sequencer
     always @(posedge clk) begin
         done    <= 1'b0;
-        row_one <= (m_cnt == {{(DAW-1){1'b0}}, 1'b1});
-        col_one <= (n_cnt == {{(DAW-1){1'b0}}, 1'b1});
         case (st)
             ST_IDLE: begin
                 // loaded in every idle cycle (args is valid at start), so that start only
                 // steers the state
                 ap        <= args[0 +: DAW];
-                m_cnt     <= args[32 +: DAW];
-                n_cnt     <= args[64 +: DAW];
+                i_idx     <= {{(DAW-1){1'b0}}, 1'b1};
+                j_idx     <= {{(DAW-1){1'b0}}, 1'b1};
                 rec       <= args[128 +: DAW];
                 cp        <= {args[160 +: DAW], 2'b00};
                 have_prev <= 1'b0;
@@ -116,41 +122,39 @@ module drf_falpha #(
             end
             ST_ACC: begin
                 ap <= ap + 1'b1;
-                st <= ST_WR;
+                ra <= rec;
+                st <= ST_FLG;
+            end
+            ST_FLG: begin
+                ra  <= ra + 1'b1;
+                t_w <= 9'd2;
+                st  <= ST_WR;
             end
             ST_WR: begin
                 have_prev <= 1'b1;
-                ra        <= rec;
                 if (have_prev)
                     cp <= cp + 1'b1;
                 if (fin) begin
                     st   <= ST_IDLE;
                     done <= 1'b1;
                 end else begin
-                    st <= ST_FLG;
+                    st <= ST_THR;
                 end
             end
-            ST_FLG: begin
-                ra    <= ra + 1'b1;
-                t_cnt <= t_last;
-                t_end <= (t_last == 8'd0);
-                st    <= ST_THR;
-            end
             ST_THR: begin
-                ra    <= ra + 1'b1;
-                t_cnt <= t_cnt - 8'd1;
-                t_end <= (t_cnt == 8'd1);
+                ra  <= ra + 1'b1;
+                t_w <= t_w + 9'd1;
                 if (t_end) begin
                     // Next element: advance (i, j) and the channel record. ra + 1 is the record
                     // after the current one (records are consecutive, 1 + n_A words each).
                     if (col_one) begin
-                        n_cnt <= n_val;
-                        m_cnt <= m_cnt - 1'b1;
+                        j_idx <= {{(DAW-1){1'b0}}, 1'b1};
+                        i_idx <= i_idx + 1'b1;
                         rec   <= axis ? thr : ra + 1'b1;
                         if (row_one)
                             fin <= 1'b1;
                     end else begin
-                        n_cnt <= n_cnt - 1'b1;
+                        j_idx <= j_idx + 1'b1;
                         if (axis)
                             rec <= ra + 1'b1;
                     end
@@ -167,7 +171,7 @@ module drf_falpha #(
 
     // Data of last cycle's read. A threshold's compare is registered (hit_q) and counted a cycle
     // later, so the 33-bit carry chain ends in one flip-flop; the last threshold's hit_q is
-    // still pending at WR and is added to the code written there.
+    // registered in ACC and counted in FLG, so the count is the code at WR.
     reg hit_q;
     always @(posedge clk) begin
         case (rtag)
@@ -176,14 +180,13 @@ module drf_falpha #(
             default: ;
         endcase
         hit_q <= rtag == TAG_THR && hit;
-        if (st == ST_WR)  // the previous code is written now (hit_q: its last threshold)
+        if (st == ST_WR)  // the previous code is written now
             count <= 8'd0;
         else if (hit_q)
             count <= count + 8'd1;
         if (rst)
             hit_q <= 1'b0;
     end
-    wire [7:0] code = count + {7'd0, hit_q};
 
     assign busy = (st != ST_IDLE);
 
@@ -192,7 +195,7 @@ module drf_falpha #(
     assign d_we    = (st == ST_WR) && have_prev;
     // Address and data are zero without a write (drf_core ORs the engines' write ports).
     assign d_waddr = d_we ? cp[DAW+1:2] : {DAW{1'b0}};
-    assign d_wdata = {4{d_we ? code : 8'd0}};
+    assign d_wdata = {4{d_we ? count : 8'd0}};
     assign d_wbe   = 4'b0001 << cp[1:0];
 endmodule
 

@@ -6,10 +6,10 @@
 //   per element, row-major: U = next LFSR draw, t = g + m,
 //              Q = floor(n*t*2^15 / m) (m > 0) or n*2^15 (m = 0), c = (Q + U) >> 16 -> u8 at dst
 //
-// Datapath (sized for the iCE40 UP5K): four adders.
+// Datapath (sized for the iCE40 UP5K): three adders and a compare chain.
 //   max        from the registered read (hw, a cycle after the data arrives: no arithmetic on the
-//              memory's output): |g| of a max-pass read, registered, then compared with m and
-//              folded into it.
+//              memory's output): a compare chain folds |g| of a max-pass read into the running
+//              max, kept as mx + minc so that no adder forms |g|; the t adder forms m at the end.
 //   t adder    after an element read, t = g + m.
 //   x adder    {rem, qn[23:15]}: first G Horner steps {rem, qn} = 2*{rem, qn} + t*2^15, leaving
 //              n*t*2^15 with rem = (n*t) >> 9 (< m, since Q < 2^24) and qn = {(n*t)[8:0], 15'd0};
@@ -18,10 +18,14 @@
 //   Q + U      the code from the finished quotient.
 // A row with m = 0 (all g = 0) divides with m = 1: t = 1 and Q = n*2^15, the spec's value.
 // The LFSR steps once per cycle in divider steps 16..31, so each element's draw is done by WT.
-// Addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8), mdst + s (i32).
+// The element addresses are kept as running pointers: 2*src + i (i16), 4*dst + i (u8); the row
+// max's address mdst + s (i32) is summed from the row index (and registered). One i16 read
+// pointer serves both passes over a row; it goes back to the row's first element (rs) after the
+// max pass, and ends the element pass at the next row's first element. The last read / element of
+// a pass and the last row come from up-counters compared with E and S.
 //
-// Schedule per row: ROW, E max-pass reads (MAX), MX1..MX3 (the last read registered, its |g|
-// registered, then folded), MWR (write m), RD and RD2 (read the first g, register it); per
+// Schedule per row: ROW, E max-pass reads (MAX), MX1..MX3 (the last read registered, folded,
+// m = mx + minc formed in t), MWR (write m), RD and RD2 (read the first g, register it); per
 // element WT (t = g + m; the previous code is latched and written in the next cycle), G HOR
 // cycles, 24 DIV cycles (the second-to-last one reads the next g); a final WT latches the row's
 // last code. That is 25 + G
@@ -62,10 +66,10 @@ module drf_fgamma #(
                      ST_ROW  = 4'd1,  // row setup, m cleared
                      ST_MAX  = 4'd2,  // max pass: one read per element
                      ST_MX1  = 4'd3,  // max pass drains: the last read's data is registered
-                     ST_MX2  = 4'd4,  // ... its |g| registered
-                     ST_MX3  = 4'd11, // ... and folded into m
-                     ST_MWR  = 4'd5,  // write m; m = 0 becomes 1 for the division
-                     ST_RD   = 4'd6,  // read the row's first g
+                     ST_MX2  = 4'd4,  // ... and folded into the max
+                     ST_MX3  = 4'd11, // m = mx + minc by the t adder
+                     ST_MWR  = 4'd5,  // write m, take it into mx
+                     ST_RD   = 4'd6,  // read the row's first g; m = 0 becomes 1 for the division
                      ST_RD2  = 4'd10, // its data is registered
                      ST_WT   = 4'd7,  // latch the previous code; next element: t = g + m
                      ST_HOR  = 4'd8,  // n*t, one Horner step per cycle
@@ -76,31 +80,32 @@ module drf_fgamma #(
 
     // Command fields: args is stable from start until done (drf_core's contract)
     wire [HW-1:0] e_num = args[64 +: HW];   // E (S*E i16 elements fit D, so E < 2^HW)
-    wire          e_num1 = e_num == {{(HW-1){1'b0}}, 1'b1};  // E == 1
+    wire [DAW-1:0] s_num = args[32 +: DAW]; // S
+    wire [DAW-1:0] mdst  = args[160 +: DAW];
     wire [3:0]    g_bits = args[96 +: 4];   // G, 1..8
 
     // Control
     reg [3:0]     st;
-    reg [DAW-1:0] s_cnt;     // rows left, counting down to 1 (S < 2^DAW: the maxima fit D)
-    reg           s_one;     // s_cnt == 1 (registered; s_cnt changes once per row)
-    reg [HW-1:0]  e_cnt;     // elements left in the row's max pass, then in its element pass
-    reg           e_one;     // e_cnt == 1: this read / element is the row's last
+    reg [DAW-1:0] s_idx;     // row index s, counted up at MWR (S < 2^DAW: the maxima fit D)
+    reg           s_one;     // s_idx == S after MWR: the row is the last (registered)
+    reg [HW-1:0]  e_idx;     // 1 + index of the read (max pass) / the element entering the
+                             // divider at the next WT (element pass)
     reg           more;      // the row has an element after the one in the divider
     reg           wpend;     // qn holds a finished quotient whose code is latched at ST_WT
     reg [4:0]     cnt;       // Horner steps 1..G, then divider steps 8..31
 
     // Pointers
-    reg [HW-1:0]  gp;        // i16 pointer of the next element
-    reg [HW-1:0]  sp;        // i16 pointer of the max pass
+    reg [HW-1:0]  rp;        // i16 read pointer: the max pass, then the element pass, over the row
+    reg [HW-1:0]  rs;        // i16 pointer of the row's first element (rp goes back to it at MWR)
     reg [BW-1:0]  cp;        // u8 pointer of the next code to write
     reg           cw;        // write code_r this cycle (see Writes)
     reg [7:0]     code_r;    // code to write, else 0
-    reg [DAW-1:0] mp;        // i32 pointer of the next row max
 
     // Datapath
-    reg [14:0]    mx;        // running max |g|, then m (1 if the row's m is 0)
+    reg [14:0]    mx;        // max pass: m - minc; then m (1 if the row's m is 0)
+    reg           minc;      // max pass: the running max is mx + minc
     reg           rhalf;     // i16 half of the word on d_rdata
-    reg [15:0]    t;         // |g| in the max pass; t = g + m (0..2m) for Horner; 0 when dividing
+    reg [15:0]    t;         // m at MWR; t = g + m (0..2m) for Horner; 0 when dividing
     reg [15:0]    rem;       // Horner: (n*t) >> 9; divider: signed remainder in [-m, m)
     reg [QW-1:0]  qn;        // Horner: (n*t) << 15; divider: numerator bits out, quotient bits in
 
@@ -110,14 +115,13 @@ module drf_fgamma #(
     reg           rscan;     // ... and it was a max-pass read
     reg           hv, hscan; // the same for hw, one cycle later
     reg [15:0]    hw;        // the i16 read, registered
-    reg           hmin;      // hw == -32768
-    reg           hneg, hinc;  // max pass: hw < 0; and |sat(hw)| = ~hw + 1 (hw != -32768)
+    wire          hmin = (hw == 16'h8000);  // -32768, read as -32767
 
     // ---------------------------------------------------------------------------------------------
-    // Reads: the max pass (sp), then one g per element (gp).
+    // Reads: the max pass, then one g per element, both from rp.
+    wire          e_one    = (e_idx == e_num);  // the read / element is the row's last
     wire          scan     = (st == ST_MAX);
     wire          div_pre  = (st == ST_DIV) && (cnt == 5'd30);  // a cycle before the last step
-    wire [HW-1:0] rp       = scan ? sp : gp;
     assign d_re    = scan || (st == ST_RD) || (div_pre && more);
     assign d_raddr = rp[HW-1:1];
 
@@ -128,12 +132,10 @@ module drf_fgamma #(
         rscan <= scan;
         hv    <= rv;
         hscan <= rscan;
-        if (rv) begin
-            hw   <= half;
-            hmin <= half == 16'h8000;
-            hneg <= rscan && half[15];
-            hinc <= rscan && half[15] && half != 16'h8000;
-        end
+        if (rv)
+            hw <= half;
+        else if (st == ST_MX2)  // the t adder forms m = 0 + mx + minc in MX3
+            hw <= 16'd0;
         if (rst) begin
             rv    <= 1'b0;
             rscan <= 1'b0;
@@ -142,20 +144,21 @@ module drf_fgamma #(
         end
     end
 
-    // Max pass, two stages: |sat(g)| = (g ^ s) + (s && g != -32768) with s the sign is registered
-    // (aa), then compared with m and folded into it; so the compare starts from flip-flops and m
-    // is never stale (it is only written by the second stage). After an element read the t adder
-    // forms t = sat(g) + m = g + m + (g == -32768).
+    // Max pass, one stage from hw: |sat(g)| = x + inc with x = g[14:0] ^ s (s the sign) and
+    // inc = s && g != -32768. The running max m is kept as mx + minc, so |g| is folded without
+    // an adder: mx, minc <= x, inc when x >= m, the carry of one chain over mx and ~x with carry
+    // in minc. That folds every |g| > m (then x >= m + 1 - inc >= m) and never a |g| < m (as
+    // |g| >= x), so m ends as max |g|. In MX3 the t adder forms m = mx + minc (hw is 0 then).
+    // After an element read the t adder forms t = sat(g) + m = g + m + (g == -32768). The half
+    // select feeds hw alone (one logic cell a bit); the sign and -32768 flags come from hw.
     wire [15:0] half  = rhalf ? d_rdata[31:16] : d_rdata[15:0];
-    wire [15:0] t_sum = hw + {1'b0, mx} + {15'd0, hmin};
-    wire [14:0] a_abs = (hw[14:0] ^ {15{hneg}}) + {14'd0, hinc};
-    reg  [14:0] aa;          // |sat(g)| of the max-pass read in hw, a cycle later
-    reg         av;          // aa is valid
-    wire        a_gt  = aa > mx;
-    always @(posedge clk) begin
-        aa <= a_abs;
-        av <= ~rst & hv & hscan;
-    end
+    wire        m_x3  = (st == ST_MX3);
+    wire [15:0] t_sum = hw + {1'b0, mx} + {15'd0, hmin || (m_x3 && minc)};
+    wire [14:0] a_x   = hw[14:0] ^ {15{hw[15]}};
+    wire        a_inc = hw[15] && !hmin;
+    wire [15:0] a_cmp = {1'b0, mx} + {1'b0, ~a_x} + {15'd0, minc};  // 2^15 - 1 + m - x
+    wire        a_fold = hv && hscan && !a_cmp[15];
+    wire [14:0] unused_cmp = a_cmp[14:0];  // only the carry is used
 
     // ---------------------------------------------------------------------------------------------
     // Horner and divider share one adder over {rem, qn[23:15]}, with a carry junction between.
@@ -180,7 +183,7 @@ module drf_fgamma #(
     wire [15:0]   unused_frac = q_plus_u[15:0];
 
     always @(posedge clk) begin
-        if (hv && !hscan)
+        if ((hv && !hscan) || m_x3)
             t <= t_sum;
         else if (hor && cnt[3:0] == g_bits)
             t <= 16'd0;
@@ -195,31 +198,36 @@ module drf_fgamma #(
         end
     end
 
+    // The other loads of mx: 0 at ROW, m at MWR, 1 for m = 0 at RD (minc is 0 after them).
+    wire        mx_ld  = (st == ST_ROW) || (st == ST_MWR) || (st == ST_RD && mx[14:1] == 14'd0);
+    wire [14:0] mx_alt = (st == ST_MWR) ? t[14:0] : (st == ST_RD) ? 15'd1 : 15'd0;
+
     // ---------------------------------------------------------------------------------------------
     // Main sequencer
     always @(posedge clk) begin
         done  <= 1'b0;
-        s_one <= (s_cnt == {{(DAW-1){1'b0}}, 1'b1});
+        s_one <= (s_idx == s_num);
         if (cw)  // a code was written (see Writes); start (in IDLE) cannot come in that cycle
             cp <= cp + 1'b1;
         case (st)
-            ST_IDLE: if (start) begin
-                gp    <= {args[0 +: DAW], 1'b0};
-                s_cnt <= args[32 +: DAW];
-                cp    <= {args[128 +: DAW], 2'b00};
-                mp    <= args[160 +: DAW];
-                st    <= ST_ROW;
+            ST_IDLE: begin
+                // loaded in every idle cycle (args is valid at start), so that start only
+                // steers the state
+                rs    <= {args[0 +: DAW], 1'b0};
+                if (start) begin
+                    s_idx <= {DAW{1'b0}};
+                    cp    <= {args[128 +: DAW], 2'b00};
+                    st    <= ST_ROW;
+                end
             end
             ST_ROW: begin
-                e_cnt <= e_num;
-                e_one <= e_num1;
-                sp    <= gp;
+                e_idx <= {{(HW-1){1'b0}}, 1'b1};
+                rp    <= rs;
                 st    <= ST_MAX;
             end
             ST_MAX: begin
-                sp    <= sp + 1'b1;
-                e_cnt <= e_cnt - 1'b1;
-                e_one <= (e_cnt == {{(HW-2){1'b0}}, 2'd2});
+                rp    <= rp + 1'b1;
+                e_idx <= e_idx + 1'b1;
                 if (e_one)
                     st <= ST_MX1;
             end
@@ -227,9 +235,9 @@ module drf_fgamma #(
             ST_MX2: st <= ST_MX3;
             ST_MX3: st <= ST_MWR;
             ST_MWR: begin
-                mp    <= mp + 1'b1;
-                e_cnt <= e_num;
-                e_one <= e_num1;
+                s_idx <= s_idx + 1'b1;
+                rp    <= rs;
+                e_idx <= {{(HW-1){1'b0}}, 1'b1};
                 more  <= 1'b1;
                 wpend <= 1'b0;
                 st    <= ST_RD;
@@ -238,15 +246,14 @@ module drf_fgamma #(
             ST_RD2: st <= ST_WT;
             ST_WT: begin
                 if (more) begin
-                    gp    <= gp + 1'b1;
-                    e_cnt <= e_cnt - 1'b1;
-                    e_one <= (e_cnt == {{(HW-2){1'b0}}, 2'd2});
+                    rp    <= rp + 1'b1;
+                    e_idx <= e_idx + 1'b1;
                     more  <= !e_one;
                     wpend <= 1'b1;
                     cnt   <= 5'd1;
                     st    <= ST_HOR;
                 end else begin
-                    s_cnt <= s_cnt - 1'b1;
+                    rs    <= rp;  // the next row's first element
                     if (s_one) begin
                         st   <= ST_IDLE;
                         done <= 1'b1;
@@ -269,14 +276,15 @@ module drf_fgamma #(
             end
             default: st <= ST_IDLE;
         endcase
-        // m: cleared per row, raised by each larger |g|; after its write, 0 becomes 1, so that
-        // t = 0 + 1 and Q = n*1*2^15/1 = n*2^15, the spec's value for m = 0.
-        if (st == ST_ROW)
-            mx <= 15'd0;
-        else if (av && a_gt)
-            mx <= aa;
-        else if (st == ST_MWR && mx[14:1] == 14'd0)
-            mx[0] <= 1'b1;
+        // m: cleared per row, raised by each larger |g| (as mx + minc), formed in t at MX3 and
+        // taken at MWR; after its write, 0 becomes 1, so that t = 0 + 1 and
+        // Q = n*1*2^15/1 = n*2^15, the spec's value for m = 0. A fold comes only in MAX, MX1
+        // and MX2, so the compare's carry goes through one LUT into the enable and the data of
+        // mx (the other loads are decoded from the state alone).
+        if (a_fold || mx_ld) begin
+            mx   <= a_fold ? a_x : mx_alt;
+            minc <= a_fold && a_inc;
+        end
         if (rst) begin
             st   <= ST_IDLE;
             done <= 1'b0;
@@ -298,11 +306,17 @@ module drf_fgamma #(
         end
     end
 
+    // The row max's address, mdst + s, registered (s is stable for the cycles before MWR), so no
+    // carry chain lies in front of D's write address.
+    reg [DAW-1:0] ma;
+    always @(posedge clk)
+        ma <= mdst + s_idx;
+
     wire mwr = (st == ST_MWR);
     assign d_we    = mwr || cw;
     // Address and data are zero without a write (drf_core ORs the engines' write ports).
-    assign d_waddr = mwr ? mp : cw ? cp[BW-1:2] : {DAW{1'b0}};
-    assign d_wdata = {4{code_r}} | {17'd0, mx & {15{mwr}}};
+    assign d_waddr = mwr ? ma : cw ? cp[BW-1:2] : {DAW{1'b0}};
+    assign d_wdata = {4{code_r}} | {17'd0, t[14:0] & {15{mwr}}};
     assign d_wbe   = mwr ? 4'hF : (4'b0001 << cp[1:0]);
 
     // ---------------------------------------------------------------------------------------------

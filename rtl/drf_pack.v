@@ -7,30 +7,34 @@
 // as they are. As the block starts at a multiple of 8, the next block starts at the last row's
 // address + 1 rounded up to a multiple of 8: no row pitch or block address is kept.
 //
-// A word takes one cycle per code k = 64w + t, t = 0 .. n - 1 (n = 64, or what is left of K in the
-// plane row's last word; 1-code words included). Each code costs one D read; bit p of it is
-// written to bit t of a 64-bit register, whose other bits are cleared with code t = 0, so padding
-// bits k >= K come out zero. The word is written to L or R the cycle after its last code, while
-// the next word's codes come in. One plane per pass keeps the area at one 64-bit register; the
-// codes are read b times. done rises rows*b*K + 4 cycles after start (start, read of the first
-// code, the codes, the hit stage, write of the last word): one code per cycle.
+// A word takes 64 cycles, one per slot t = 0 .. 63 (code k = 64w + t). Each slot costs one D read;
+// bit p of the code is shifted into the top of a 64-bit shift register, so after the word's 64th
+// slot bit t holds slot t. Slots past the end of K in the plane row's last word (k >= K, "pad
+// slots") shift in 0 (their D read is harmless), so padding bits come out zero. The word is
+// written to L or R the cycle after its last slot, while the next word's slots come in. One plane
+// per pass keeps the area at one 64-bit register; the codes are read b times. done rises
+// rows*b*64*ceil(K/64) + 4 cycles after start (start, read of the first slot, the slots, the hit
+// stage, write of the last word): one slot per cycle.
 //
-// Schedule, three stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (u, wd, rd,
-// idx and the flags kh, re) describe the slot whose D word is read in this cycle, so the read
+// Schedule, three stages for timing (iCE40 UP5K at 40 MHz): the read stage's registers (u, wd, rc,
+// idx and the flags pd, re) describe the slot whose D word is read in this cycle, so the read
 // address is a register plus src (one adder); the gather stage gets the slot's data the cycle
-// after, with the few bits it needs delayed (u, the byte of the D word, kh, re and a valid bit; the
-// plane p is kept there only); the hit stage registers the code bit selected from the data (with
-// u and the word-end flags) and sets it into the word. The read stage sits at the first slot
-// while idle, so the cycle after start reads it. The last slot's data ends the command; by then
-// the read stage has read the next plane's first code (src + 0, harmless), and it returns to idle.
+// after, with the few bits it needs delayed (the byte of the D word, the pad, word-end, plane-end
+// and row-end flags and a valid bit; the plane p is kept there only); the hit stage registers the
+// code bit selected from the data (with the word-end flags), and the shift register takes it in
+// the next cycle. The read stage sits at the first slot while idle, so the cycle after start
+// reads it. The last slot's data ends the command; by then the read stage has read the next
+// plane's first code (src + 0, harmless), and it returns to idle.
 //
-// Limits: "last code of the plane row" (kh: k + 1 == K) and "last row of the block" (re) are flags
-// registered a cycle ahead from the next values of the counters, so no counter compare or carry
-// chain lies between them and the address. Counters: u = t + 1 modulo 64 (t returns to 0 for each
-// row of a word; t = 63 is u = 0); wd = K div 64 - w modulo 2^9 counts the words down (w advances
-// after the block's last row; the row's last word (K - 1) div 64 is wd = 0 if K mod 64 != 0, else
-// wd = 1), so kh = (u == K mod 64) in that word; rd = rows - r modulo 2^OW counts the rows down,
-// re = (rd == 1). K and rows are taken modulo 2^15 and 2^OW (K <= 32768, rows <= 2^OW); args is
+// Limits: the slots after the plane row's last code (kh: k + 1 == K) in its word are pad slots,
+// flagged by pd (registered), and "last row of the block" is the flag re, so no counter compare or
+// carry chain lies between them and the read address. Counters: u = t + 1 modulo 64 (t = 63 is
+// u = 0, the word's last slot; u counts on through the words); wd = K div 64 - w modulo 2^9 counts
+// the words down (w advances after the block's last row); the row's last word (K - 1) div 64 (lw)
+// is wd = 0 if K mod 64 != 0, else wd = 1, so kh = lw && (u == K mod 64), and the plane's last
+// slot is t = 63 of lw in the block's last row. rc = r + 1 modulo 2^OW counts the rows up at each
+// word's start, and re = (rc == rows) is registered a cycle after it (re is only used at a word's
+// last slot). K and rows are taken modulo 2^15 and 2^OW (K <= 32768, rows <= 2^OW); args is
 // stable from start until done (drf_core's contract).
 //
 // Element index r*stride_r + k*stride_k is kept relative to the view's element 0 (4*src), with
@@ -41,9 +45,9 @@
 //   idx = bwr + t*stride_k         (code k = 64w + t)
 // Needs DAW >= 5.
 //
-// Area (iCE40: a logic cell is one LUT4 and one flip-flop, clock enable and reset shared by a
-// block of 8 cells): the 64-bit register takes its bit select in the data LUT rather than as
-// per-bit clock enables. The pipeline (its 12 flip-flops mainly) costs about 24 logic cells.
+// Area (iCE40: a logic cell is one LUT4 and one flip-flop): the 64-bit register is a plain shift
+// register that shifts in every cycle (no enable, no reset, no bit select: one flip-flop-only
+// cell a bit); the pad slots cost cycles (up to 63 per plane row) instead of cells.
 
 module drf_pack #(
     parameter DAW = 15,  // D address bits (2^DAW 32-bit words); 5 .. 30
@@ -89,20 +93,20 @@ module drf_pack #(
     reg           rv;         // read stage: the registers hold a slot whose code is read now
     reg [5:0]     u;          // t + 1 (modulo 64) of the code k = 64w + t
     reg [8:0]     wd;         // K/64 - w (modulo 512): counts the words of a plane row down
-    reg [OW-1:0]  rd;         // rows - row (modulo 2^OW): counts the rows of a block down
-    reg           kh;         // k + 1 == K: the plane row's last code
-    reg           re;         // rd == 1: the block's last row
+    reg [OW-1:0]  rc;         // row + 1 (modulo 2^OW): counts the rows of a block up
+    reg           pd;         // k >= K: a pad slot (after kh in the row's last word)
+    reg           re;         // rc == rows: the block's last row (valid from a word's 2nd slot)
     reg           v;          // gather stage: the D data of a slot arrives now
-    reg [5:0]     g_u;        // ... its u
     reg [1:0]     g_b;        // ... its byte in the D word
-    reg           g_kh;       // ... its kh, re
-    reg           g_re;
+    reg           g_pd;       // ... it is a pad slot
+    reg           g_te;       // ... it is its word's last slot (t = 63)
+    reg           g_pe;       // ... and its plane's last slot
+    reg           g_re;       // ... its re
     reg [2:0]     p;          // ... its plane
     reg           h_bit;      // hit stage: the slot's code bit, registered from the D data
-    reg [5:0]     h_u;        // ... its u
-    reg           h_end;      // ... it is a word's last code
+    reg           h_end;      // ... it is a word's last slot
     reg           h_re;       // ... its re
-    reg           h_fin;      // ... it is the command's last code
+    reg           h_fin;      // ... it is the command's last slot
     reg           s2_we;      // the word in sh is complete: write it
     reg           s2_rend;    // ... and it is its block's last row
     reg           s2_fin;     // ... and the command's last word
@@ -111,13 +115,15 @@ module drf_pack #(
     reg [IW-1:0]  idx;
     reg [IW-1:0]  bwr;
     reg [IW-1:6]  bw;         // bits 5:0 are 0
-    reg [63:0]    sh;         // the word being gathered: code k = 64w + t at bit t
+    reg [63:0]    sh;         // the word being gathered: slot t ends at bit t
     reg [OW-1:0]  oaddr;      // address of the next word written
 
     // ---------------------------------------------------------------------------------------------
     // Read stage: slot sequence
-    wire          t_end  = kh || (u == 6'd0);       // the word's last code (t = 63 or kh)
-    wire          pl_end = kh && re;                // the plane's last code
+    wire          t_end  = (u == 6'd0);             // the word's last slot (t = 63)
+    wire          lw     = (wd[8:1] == 8'd0) && (wd[0] == (kk[5:0] == 6'd0));  // row's last word
+    wire          kh     = lw && (u == kk[5:0]);   // k + 1 == K: the plane row's last code
+    wire          pl_end = t_end && lw && re;       // the plane's last slot
     wire          nw     = !rv || t_end;            // next slot starts a word
     wire          z      = !rv || pl_end;           // next slot starts a plane: all at 0
 
@@ -128,18 +134,14 @@ module drf_pack #(
     wire [IW-1:0] idx_next = nw ? bwr_next : idx + sk;
 
     // t restarts with each word, w moves on after the block's last row; r restarts with each
-    // block. The next slot is the row's last code when t + 1 == K modulo 64 in the row's last
-    // word w = (K - 1) div 64, that is wd = 0 (K mod 64 != 0) or wd = 1 (K mod 64 = 0).
+    // block.
     wire          w_adv   = !rv || (t_end && re);
-    wire [5:0]    u_next  = nw ? 6'd1 : u + 6'd1;
+    wire [5:0]    u_next  = rv ? u + 6'd1 : 6'd1;
     wire [8:0]    wd_next = w_adv ? (z ? kk[14:6] : wd - 9'd1) : wd;
-    wire          kh_next = (u_next == kk[5:0]) && (wd_next[8:1] == 8'd0) &&
-                            (wd_next[0] == (kk[5:0] == 6'd0));
-    wire [OW-1:0] rd_next = (!rv || re) ? rows : rd - 1'b1;
 
     // The gather stage ends the command on the last slot's data; the read stage has moved on to
     // the first slot of a plane that is not packed by then (a harmless read of src).
-    wire          g_fin  = g_kh && g_re && (p + 3'd1 == bits);
+    wire          g_fin  = g_pe && (p + 3'd1 == bits);
 
     assign d_re    = rv;
     assign d_raddr = src + idx[IW-1:2];
@@ -153,18 +155,18 @@ module drf_pack #(
             bw <= z ? {(IW-6){1'b0}} : bw_sum;
         u   <= u_next;
         wd  <= wd_next;
-        kh  <= kh_next;
-        if (nw) begin
-            rd <= rd_next;
-            re <= (rd_next == {{(OW-1){1'b0}}, 1'b1});
-        end
+        pd  <= !nw && (pd || kh);
+        if (nw)
+            rc <= (!rv || re) ? {{(OW-1){1'b0}}, 1'b1} : rc + 1'b1;
+        re  <= (rc == rows);
         // gather stage
         v    <= rv && !(v && g_fin);
-        g_u  <= u;
         g_b  <= idx[1:0];
-        g_kh <= kh;
+        g_pd <= pd;
+        g_te <= t_end;
+        g_pe <= pl_end;
         g_re <= re;
-        if (!v || (g_kh && g_re))
+        if (!v || g_pe)
             p <= v ? p + 3'd1 : 3'd0;
         if (rst) begin
             rv <= 1'b0;
@@ -176,11 +178,10 @@ module drf_pack #(
 
     // ---------------------------------------------------------------------------------------------
     // Gather and write. The code bit is selected from the D data (a 32:1 mux behind the memory's
-    // output) and registered in the hit stage, which sets it into the gathered word.
+    // output), 0 in a pad slot, and registered in the hit stage; the shift register takes it.
     always @(posedge clk) begin
-        h_bit <= d_rdata[{g_b, p}];
-        h_u   <= g_u;
-        h_end <= v && (g_kh || (g_u == 6'd0));
+        h_bit <= d_rdata[{g_b, p}] && !g_pd;
+        h_end <= v && g_te;
         h_re  <= g_re;
         h_fin <= v && g_fin;
         if (rst) begin
@@ -189,29 +190,11 @@ module drf_pack #(
         end
     end
 
-    // Bit 8j + i takes the code of slot t = 8j + i; slot 0 clears the other bits by the flip-flops'
-    // synchronous reset. The bit's update is written as an XOR rather than as "if (hit)" so that
-    // Yosys keeps it in the bit's LUT (one logic cell a bit) instead of making a clock enable of
-    // each bit, which iCE40 shares per block of 8 cells. Outside a word t is 0: bit 0 and
-    // the clear act after the last word has been written, harmlessly.
-    wire       clr = (h_u == 6'd1);
-    wire [7:0] hit_j = 8'd1 << h_u[5:3];  // bit 8j + i takes u = 8j + i + 1 (modulo 64)
-    wire [7:0] hit_i = 8'd1 << h_u[2:0];
-
-    genvar j, i;
-    generate
-        for (j = 0; j < 8; j = j + 1) begin : g_byte
-            for (i = 0; i < 8; i = i + 1) begin : g_bit
-                localparam integer U = (8*j + i + 1) % 64;
-                wire hit = hit_j[U/8] && hit_i[U%8];
-                always @(posedge clk)
-                    if (clr && (j != 0 || i != 0))
-                        sh[8*j+i] <= 1'b0;
-                    else
-                        sh[8*j+i] <= sh[8*j+i] ^ (hit && (h_bit ^ sh[8*j+i]));
-            end
-        end
-    endgenerate
+    // Shifts in every cycle: the 64 slots of a word come in consecutive cycles (the read stage
+    // never stalls), so when the word is written (s2_we, the cycle after its last slot's hit
+    // stage) bit t holds slot t. Outside a command it shifts in whatever, harmlessly.
+    always @(posedge clk)
+        sh <= {h_bit, sh[63:1]};
 
     // Next address: + 1 within a block, the next multiple of 8 after its last row.
     always @(posedge clk) begin
