@@ -146,23 +146,27 @@ module drf_cmd #(
     assign key_commit = state == C_FINISH && ev_ok && !is_dup;
 
     // ---- length and opcode checks (8.5); the rest is the opcode's check program ----
+    // A frame that gets this far has len <= MAX_PAYLOAD < 2^PAW (else the receiver answers
+    // TOO_LONG), so the bits of len above PAW are zero here and need no logic.
+    localparam [31:0] LEN_MASK = (32'd1 << PAW) - 32'd1;
+    wire [15:0] lenv = len & LEN_MASK[15:0];
     reg [2:0] len_st;
     always @(*) begin
         len_st = ST_OK;
         case (opcode)
-            OP_INFO, OP_RESET: if (len != 16'd0) len_st = ST_BAD_LENGTH;
-            OP_WRITE: if (len == 16'd0) len_st = ST_BAD_LENGTH;
-            OP_READ: if (len != 16'd12) len_st = ST_BAD_LENGTH;
-            OP_GEMM: if (len != 16'd40) len_st = ST_BAD_LENGTH;
-            OP_QGRAD, OP_QACT: if (len != 16'd24) len_st = ST_BAD_LENGTH;
-            OP_PACK: if (len != 16'd28) len_st = ST_BAD_LENGTH;
-            OP_SEED, OP_STATS: if (len != 16'd4) len_st = ST_BAD_LENGTH;
-            OP_ECHO: if ({16'd0, len} > MAXP - 32'd1) len_st = ST_BAD_LENGTH;
+            OP_INFO, OP_RESET: if (lenv != 16'd0) len_st = ST_BAD_LENGTH;
+            OP_WRITE: if (lenv == 16'd0) len_st = ST_BAD_LENGTH;
+            OP_READ: if (lenv != 16'd12) len_st = ST_BAD_LENGTH;
+            OP_GEMM: if (lenv != 16'd40) len_st = ST_BAD_LENGTH;
+            OP_QGRAD, OP_QACT: if (lenv != 16'd24) len_st = ST_BAD_LENGTH;
+            OP_PACK: if (lenv != 16'd28) len_st = ST_BAD_LENGTH;
+            OP_SEED, OP_STATS: if (lenv != 16'd4) len_st = ST_BAD_LENGTH;
+            OP_ECHO: if ({16'd0, lenv} > MAXP - 32'd1) len_st = ST_BAD_LENGTH;
             default: len_st = ST_BAD_OPCODE;
         endcase
     end
     // WRITE's length once the buffer id is known: at least one word, whole words.
-    wire wrlen_bad = id_d ? (len < 16'd12 || len[1:0] != 2'd0) : (len < 16'd16 || len[2:0] != 3'd0);
+    wire wrlen_bad = id_d ? (lenv < 16'd12 || lenv[1:0] != 2'd0) : (lenv < 16'd16 || lenv[2:0] != 3'd0);
 
     // ---- the check program (drf_ucode.py): instruction register, program counter ----
     wire [15:0] ins;
@@ -243,7 +247,7 @@ module drf_cmd #(
     end
     // Byte k of the fetched field (zero past its size) plus the constant and the carry.
     wire [1:0] fk = fj[1:0] - 2'd1;
-    wire [7:0] f_src = f_off == 6'd63 ? (fk == 2'd0 ? len[7:0] : fk == 2'd1 ? len[15:8] : 8'd0) :
+    wire [7:0] f_src = f_off == 6'd63 ? (fk == 2'd0 ? lenv[7:0] : fk == 2'd1 ? lenv[15:8] : 8'd0) :
                        f_off == 6'd62 ? 8'd0 : pb_rdata;
     wire [7:0] f_byte = fk <= f_n ? f_src : 8'd0;
     wire [8:0] f_add = {1'b0, f_byte} + {1'b0, fk == 2'd0 ? xf_c : {8{xf_neg}}} + {8'd0, fcy};
@@ -350,7 +354,7 @@ module drf_cmd #(
             OP_INFO: dlen_calc = 16'd48;
             OP_STATS: dlen_calc = 16'd56;
             OP_READ: dlen_calc = id_d ? {args[77:64], 2'b00} : {args[76:64], 3'b000};
-            OP_ECHO: dlen_calc = len;
+            OP_ECHO: dlen_calc = lenv;
             default: dlen_calc = 16'd0;
         endcase
     end
@@ -361,6 +365,7 @@ module drf_cmd #(
     wire [RIW-1:0] di = ri - RI_DATA;     // data index of the byte produced now
     wire [RIW-1:0] fi = ri - data_end; // FCRC byte index
     wire in_fcrc = ri >= data_end;
+    wire ri_data = ri >= RI_DATA;      // data (and FCRC) bytes
     wire rd_first = di[1:0] == 2'd0 && (id_d || !di[2]);  // the first byte of a READ word
     wire [7:0] read_byte = rd_first ? host_rdata[7:0] : wreg[7:0];
     reg [7:0] data_byte, out_byte;
@@ -371,7 +376,7 @@ module drf_cmd #(
             default: data_byte = pb_rdata; // ECHO
         endcase
         if (in_fcrc) out_byte = ~crc32_lo; // the CRC register shifts right a byte per FCRC byte
-        else if (ri >= RI_DATA) out_byte = data_byte;
+        else if (ri_data) out_byte = data_byte;
         else case (ri[3:0])
             4'd0: out_byte = 8'hD0;
             4'd1: out_byte = 8'h4E;
@@ -402,9 +407,9 @@ module drf_cmd #(
     assign host_we = in_write && w_full;
     assign host_re = resp && opcode == OP_READ && st == ST_OK;
     assign host_mem = b0[1:0];
-    wire [31:0] dn32 = {{(32-RIW){1'b0}}, dn};
-    wire [CAW-1:0] rd_word = id_d ? dn32[CAW+1:2] : dn32[CAW+2:3];
-    assign host_addr = {{(32-CAW){1'b0}}, in_write ? waddr : args[32+:CAW] + rd_word};
+    // waddr is the word address for both: WRITE counts it up after each word, READ after the
+    // first byte of each word (the read of the next word is under way while wreg shifts).
+    assign host_addr = {{(32-CAW){1'b0}}, waddr};
     assign host_wdata = wreg;
 
     // wreg shifts right by a byte for each WRITE payload byte (w_vd) and each response byte
@@ -512,7 +517,8 @@ module drf_cmd #(
                         state <= ev_kind == 2'd0 ? C_DECIDE : C_RESP_START;
                     end
                 end
-                C_DECIDE:
+                C_DECIDE: begin
+                    waddr <= args[32+:CAW];  // WRITE and READ (a duplicate READ too)
                     if (dup_valid && key_match) begin
                         is_dup <= 1'b1;
                         st <= dup_st;
@@ -522,6 +528,7 @@ module drf_cmd #(
                         pc <= entry;
                         state <= len_st != ST_OK ? C_RESP_START : C_UFETCH;
                     end
+                end
                 C_UFETCH: state <= C_UEXEC;
                 C_UEXEC: begin
                     pc <= pc + 1'b1;
@@ -632,7 +639,6 @@ module drf_cmd #(
                             w_vd <= 1'b0;
                             w_full <= 1'b0;
                             bcnt <= 3'd0;
-                            waddr <= args[32+:CAW];
                             state <= C_WRITE;
                         end
                         OP_GEMM: begin // gemm_ops += 1, then bin_ops += P
@@ -681,7 +687,7 @@ module drf_cmd #(
                 C_WRITE: begin
                     if (w_issue) begin
                         w_ridx <= w_ridx + 1'b1;
-                        if ({{(16-PAW){1'b0}}, w_ridx} == len - 1'b1) w_issue <= 1'b0;
+                        if (w_ridx + 1'b1 == lenv[PAW-1:0]) w_issue <= 1'b0;
                     end
                     w_vd <= w_issue;
                     w_full <= w_vd && w_last;
@@ -706,6 +712,7 @@ module drf_cmd #(
                 end
                 C_RESP: begin
                     if (produce) begin
+                        if (rd_first && ri_data) waddr <= waddr + 1'b1;
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
                         ri <= ri + 1'b1;
@@ -738,7 +745,7 @@ module drf_cmd #(
         end
     end
 
-    wire unused = &{1'b0, rmw_a[7:6], rmw_a[1:0], di[RIW-1:3], fi[RIW-1:2], dlen_calc[15:RIW], ins[0], f_addr[15:PAW], dn32};
+    wire unused = &{1'b0, rmw_a[7:6], rmw_a[1:0], di[RIW-1:3], fi[RIW-1:2], dlen_calc[15:RIW], ins[0], f_addr[15:PAW]};
 endmodule
 
 `default_nettype wire
