@@ -218,7 +218,7 @@ module drf_cmd #(
     wire f_zero = F == 33'd0;
     reg [2:0] emode;       // byte engine pass (below)
     reg [7:0] opa;
-    reg ec, xc;            // carry of the W1 sum; bit 7 of the last X byte (MSTEP)
+    reg ec, xc;            // carry of the sum (byte engine, RMW); bit 7 of the last X byte (MSTEP)
     reg cmp_done;          // the compare of this FAIL / BR instruction is in ec
     wire p_lt_e = !Pb && (Eb || !ec);
     reg cond;
@@ -265,13 +265,11 @@ module drf_cmd #(
     reg rmw_wide;          // 8 bytes (else 4)
     reg [1:0] rmw_src;     // the addend: 0 rmw_inc (at byte 0), 2 cycles, 3 busy_cycles
     reg [7:0] rmw_inc;
-    reg rmw_cy;
     reg [4:0] rmw_next, zero_next;
     wire [5:0] jm = j - 1'b1;
     wire [31:0] core_cnt = rmw_src[0] ? busy_cycles : cycles;
     wire [7:0] rmw_addend = rmw_src[1] ? (jm[2] ? 8'd0 : core_cnt[8*jm[1:0]+:8]) :
                             jm == 6'd0 ? rmw_inc : 8'd0;
-    wire [8:0] rmw_sum = {1'b0, ram_rdata} + {1'b0, rmw_addend} + {8'd0, rmw_cy};
     // STATS bytes the core provides: the LFSR state (20..23). cycles and busy_cycles are RAM
     // counters like the others: the core's counts are added after each core command (C_FOLD).
     wire core_sel = jm[5:2] == 4'd5;
@@ -326,7 +324,13 @@ module drf_cmd #(
     wire e_bm = !(emode == E_MINIT && !e_acc);
     wire e_am = emode == E_MSTEP ? F[0] : emode == E_BIN || e_cmp;
     wire [7:0] e_a = (opa ^ {8{e_cmp}}) & {8{e_am}};
-    wire [8:0] e_sum = {1'b0, ram_rdata & {8{e_bm}}} + {1'b0, e_a} + {8'd0, ec};
+    // One adder for every computed RAM byte: the byte engine's W1 (C_ENG), counter + addend
+    // (C_RMW), the snapshot's copy or LFSR byte (C_SNAP) and zero (C_ZERO); ec is its carry.
+    wire in_rmw = state == C_RMW, in_eng = state == C_ENG, in_snap = state == C_SNAP;
+    wire s_bm = in_rmw || (in_eng && e_bm) || (in_snap && !core_sel);
+    wire [7:0] s_a = (rmw_addend & {8{in_rmw}}) | (e_a & {8{in_eng}}) |
+                     (core_byte & {8{in_snap && core_sel}});
+    wire [8:0] sum = {1'b0, ram_rdata & {8{s_bm}}} + {1'b0, s_a} + {8'd0, ec && (in_rmw || in_eng)};
     wire [7:0] e_w2 = emode == E_MSTEP ? {opa[6:0], xc} :
                       ins[10] ? opa : (ekm == 3'd0 ? 8'd1 << ins[9:8] : 8'd0);
 
@@ -433,7 +437,7 @@ module drf_cmd #(
         ram_raddr = {2'b01, rmw_a[5:3], rmw_a[2] | j[2], j[1:0]};
         ram_we = 1'b0;
         ram_waddr = {2'b01, rmw_a[5:3], rmw_a[2] | jm[2], jm[1:0]};
-        ram_wdata = rmw_sum[7:0];
+        ram_wdata = in_eng && j[0] ? e_w2 : sum[7:0];
         case (state)
             C_RMW: begin
                 ram_re = j < (rmw_wide ? 6'd8 : 6'd4);
@@ -444,12 +448,10 @@ module drf_cmd #(
                 ram_raddr = 8'd64 + {2'd0, j};
                 ram_we = j != 6'd0;
                 ram_waddr = 8'd128 + {2'd0, jm};
-                ram_wdata = core_sel ? core_byte : ram_rdata;
             end
             C_ZERO: begin
                 ram_we = 1'b1;
                 ram_waddr = 8'd64 + {2'd0, j};
-                ram_wdata = 8'd0;
             end
             C_RESP: begin
                 ram_re = 1'b1;
@@ -460,7 +462,6 @@ module drf_cmd #(
                 ram_raddr = {j[0] ? e_rb : e_ra, ek};
                 ram_we = (j[4] || j[3:1] != 3'd0) && (j[0] ? e_w2en : e_w1en);
                 ram_waddr = {j[0] ? A_X : e_w1, ekm};
-                ram_wdata = j[0] ? e_w2 : e_sum[7:0];
             end
             default: ;
         endcase
@@ -493,7 +494,7 @@ module drf_cmd #(
                 end
                 C_IDLE: begin
                     j <= 6'd0;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_wide <= 1'b0;
                     rmw_src <= 2'd0;
                     rmw_next <= C_IDLE;
@@ -610,7 +611,7 @@ module drf_cmd #(
                     if (j[0]) begin
                         opa <= ram_rdata;
                         if (j != 6'd1) xc <= opa[7];
-                    end else if (j != 6'd0) ec <= e_sum[8];
+                    end else if (j != 6'd0) ec <= sum[8];
                     if (e_last) j <= 6'd0;
                     if (e_last) case (emode)
                         E_MINIT: state <= C_MUL;
@@ -627,7 +628,7 @@ module drf_cmd #(
                 end
                 C_EXEC: begin
                     j <= 6'd0;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     case (opcode)
                         OP_RESET: begin
                             zero_next <= C_CORE_START;
@@ -656,7 +657,7 @@ module drf_cmd #(
                 end
                 C_RMW: begin // counter += addend, one byte per cycle (read ahead one byte)
                     j <= j + 1'b1;
-                    if (j != 6'd0) rmw_cy <= rmw_sum[8];
+                    if (j != 6'd0) ec <= sum[8];
                     if (j == (rmw_wide ? 6'd8 : 6'd4)) begin
                         j <= 6'd0;
                         state <= rmw_next;
@@ -673,14 +674,14 @@ module drf_cmd #(
                     rmw_a <= A_CYC;
                     rmw_wide <= 1'b1;
                     rmw_src <= 2'd2;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_next <= C_FOLD;
                     state <= C_RMW;
                 end
                 C_FOLD: begin
                     rmw_a <= A_BUSY;
                     rmw_src <= 2'd3;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_next <= C_RESP_START;
                     state <= C_RMW;
                 end
@@ -721,7 +722,7 @@ module drf_cmd #(
                 end
                 C_FINISH: begin
                     j <= 6'd0;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_wide <= 1'b0;
                     rmw_src <= 2'd0;
                     rmw_inc <= 8'd1;
