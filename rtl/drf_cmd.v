@@ -80,7 +80,10 @@ module drf_cmd #(
     localparam NB = NBW < 4 ? 4 : (NBW > 8 ? 8 : NBW);
     localparam CAW = (LAW > RAW ? (LAW > DAW ? LAW : DAW) : (RAW > DAW ? RAW : DAW));
     localparam RIW = $clog2(MAX_PAYLOAD + 13); // response byte index
-    localparam [RIW-1:0] RI_DATA = 9, RI_HCRC = 6, RI_LEN = 8;
+    // The response's byte index starts at -9 (mod 2^RIW): header bytes 0-8 (status at 8) at
+    // RI0.., data byte i at i, the FCRC after them (no wrap: MAX_PAYLOAD + 12 < 2^RIW).
+    localparam [RIW:0] RI0_W = (1 << RIW) - 9;
+    localparam [RIW-1:0] RI0 = RI0_W[RIW-1:0];
     // Limits of the region checks (P > limit fails), drf_ucode.py LIM: 8-byte entries of the
     // state RAM table at A_LIM, in the order of LIM (the entries for LIM b0, b21 and rdmax are
     // chosen among them).
@@ -347,9 +350,9 @@ module drf_cmd #(
     wire w_last = bcnt == (id_d ? 3'd3 : 3'd7);
 
     // ---- response encoder ----
-    reg [RIW-1:0] ri;      // index of the next frame byte
-    reg [RIW-1:0] data_end; // 9 + data bytes: index of the first FCRC byte
-    wire [RIW-1:0] rlen_r = data_end - RI_LEN; // response payload length: status + data
+    reg [RIW-1:0] ri;      // index of the next byte: header RI0..-1, data 0.., then FCRC
+    reg [RIW-1:0] dlen;    // data bytes: index of the first FCRC byte
+    wire [RIW-1:0] rlen_r = dlen + 1'b1; // response payload length: status + data
     wire [15:0] rlen = {{(16-RIW){1'b0}}, rlen_r};
     reg [15:0] dlen_calc;
     always @(*) begin
@@ -365,12 +368,12 @@ module drf_cmd #(
     wire resp = state == C_RESP;
     wire produce = resp && (!tx_valid || tx_ready);
     wire [RIW-1:0] ri_nx = produce ? ri + 1'b1 : ri;
-    wire [RIW-1:0] dn = ri_nx - RI_DATA;  // data index read ahead (RAM and memory latency)
-    wire [RIW-1:0] di = ri - RI_DATA;     // data index of the byte produced now
-    wire [RIW-1:0] fi = ri - data_end; // FCRC byte index
-    wire in_fcrc = ri >= data_end;
-    wire ri_data = ri >= RI_DATA;      // data (and FCRC) bytes
-    wire rd_first = di[1:0] == 2'd0 && (id_d || !di[2]);  // the first byte of a READ word
+    wire [RIW-1:0] dn = ri_nx;            // data index read ahead (RAM and memory latency)
+    wire ri_hdr = ri >= RI0;               // header and status byte
+    wire ri_data = !ri_hdr;                // data (and FCRC) bytes
+    wire in_fcrc = ri_data && ri >= dlen;
+    wire [1:0] fi = ri[1:0] - dlen[1:0];   // FCRC byte index
+    wire rd_first = ri[1:0] == 2'd0 && (id_d || !ri[2]);  // the first byte of a READ word
     wire [7:0] read_byte = rd_first ? host_rdata[7:0] : wreg[7:0];
     reg [7:0] data_byte, out_byte;
     always @(*) begin
@@ -381,25 +384,25 @@ module drf_cmd #(
         endcase
         if (in_fcrc) out_byte = ~crc32_lo; // the CRC register shifts right a byte per FCRC byte
         else if (ri_data) out_byte = data_byte;
-        else case (ri[3:0])
-            4'd0: out_byte = 8'hD0;
-            4'd1: out_byte = 8'h4E;
-            4'd2: out_byte = {1'b1, opcode[6:0]};
-            4'd3: out_byte = tag;
-            4'd4: out_byte = rlen[7:0];
-            4'd5: out_byte = rlen[15:8];
-            4'd6: out_byte = crc16[7:0];
-            4'd7: out_byte = crc16[15:8];
+        else case (ri[3:0])  // header byte ri + 9 (RI0 = 7 mod 16)
+            4'd7: out_byte = 8'hD0;
+            4'd8: out_byte = 8'h4E;
+            4'd9: out_byte = {1'b1, opcode[6:0]};
+            4'd10: out_byte = tag;
+            4'd11: out_byte = rlen[7:0];
+            4'd12: out_byte = rlen[15:8];
+            4'd13: out_byte = crc16[7:0];
+            4'd14: out_byte = crc16[15:8];
             default: out_byte = {5'd0, st};
         endcase
     end
     // The CRCs start after the sync bytes. An FCRC byte goes into the CRC-32 inverted (as the
     // state's low byte), which clears that byte: the state shifts right by 8 and out_byte is the
     // next FCRC byte.
-    wire ri_hdr = ri >= 2;
+    wire ri_sync = ri_hdr && ri[3:0] < 4'd9;
     assign tx_crc_init = state == C_RESP_START;
-    assign tx_crc16_en = produce && ri_hdr && ri < RI_HCRC;
-    assign tx_crc32_en = produce && ri_hdr;
+    assign tx_crc16_en = produce && ri_hdr && !ri_sync && ri[3:0] < 4'd13;
+    assign tx_crc32_en = produce && !ri_sync;
     assign tx_crc_data = out_byte ^ {8{in_fcrc}};
 
     // ---- memory and buffer ports ----
@@ -707,8 +710,8 @@ module drf_cmd #(
                     end
                 end
                 C_RESP_START: begin
-                    data_end <= dlen_calc[RIW-1:0] + RI_DATA;
-                    ri <= {RIW{1'b0}};
+                    dlen <= dlen_calc[RIW-1:0];
+                    ri <= RI0;
                     state <= C_RESP;
                 end
                 C_RESP: begin
@@ -717,7 +720,7 @@ module drf_cmd #(
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
                         ri <= ri + 1'b1;
-                        if (in_fcrc && fi[1:0] == 2'd3) state <= C_FINISH;
+                        if (in_fcrc && fi == 2'd3) state <= C_FINISH;
                     end
                 end
                 C_FINISH: begin
@@ -746,7 +749,7 @@ module drf_cmd #(
         end
     end
 
-    wire unused = &{1'b0, rmw_a[7:6], rmw_a[1:0], di[RIW-1:3], fi[RIW-1:2], dlen_calc[15:RIW], ins[0], f_addr[15:PAW]};
+    wire unused = &{1'b0, rmw_a[7:6], rmw_a[1:0], dlen_calc[15:RIW], ins[0], f_addr[15:PAW]};
 endmodule
 
 `default_nettype wire
