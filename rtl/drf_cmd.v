@@ -84,6 +84,7 @@ module drf_cmd #(
     // RI0.., data byte i at i, the FCRC after them (no wrap: MAX_PAYLOAD + 12 < 2^RIW).
     localparam [RIW:0] RI0_W = (1 << RIW) - 9;
     localparam [RIW-1:0] RI0 = RI0_W[RIW-1:0];
+    localparam [RIW-1:0] RI_W7 = 7;        // WRITE: before the first data byte (8)
     // Limits of the region checks (P > limit fails), drf_ucode.py LIM: 8-byte entries of the
     // state RAM table at A_LIM, in the order of LIM (the entries for LIM b0, b21 and rdmax are
     // chosen among them).
@@ -342,12 +343,12 @@ module drf_cmd #(
     // word (byte 7, or byte 3 for 4-byte D words), so a full word is in place after its last byte.
     // READ takes the first byte of a word straight from the memory and keeps the word shifted
     // right by one byte, so every later byte is wreg[7:0].
-    reg [PAW-1:0] w_ridx;  // next payload byte to read
-    reg w_issue, w_vd, w_full;
+    // WRITE reads the payload with the response's byte index ri (idle until the response): the
+    // read of byte ri + 1 is issued while that is below len, and while byte ri arrives (w_vd) its
+    // position in the word is ri mod the word size (the data start at 8).
+    reg w_vd, w_full;
     reg [63:0] wreg;
-    reg [2:0] bcnt;        // byte of the word being assembled
     reg [CAW-1:0] waddr;
-    wire w_last = bcnt == (id_d ? 3'd3 : 3'd7);
 
     // ---- response encoder ----
     reg [RIW-1:0] ri;      // index of the next byte: header RI0..-1, data 0.., then FCRC
@@ -367,7 +368,10 @@ module drf_cmd #(
     end
     wire resp = state == C_RESP;
     wire produce = resp && (!tx_valid || tx_ready);
-    wire [RIW-1:0] ri_nx = produce ? ri + 1'b1 : ri;
+    wire [RIW-1:0] ri_inc = ri + 1'b1;
+    wire w_issue = state == C_WRITE && {{(16-RIW){1'b0}}, ri_inc} != lenv;
+    wire w_last = id_d ? ri[1:0] == 2'd3 : ri[2:0] == 3'd7;
+    wire [RIW-1:0] ri_nx = produce || w_issue ? ri_inc : ri;
     wire [RIW-1:0] dn = ri_nx;            // data index read ahead (RAM and memory latency)
     wire ri_hdr = ri >= RI0;               // header and status byte
     wire ri_data = !ri_hdr;                // data (and FCRC) bytes
@@ -410,7 +414,7 @@ module drf_cmd #(
     wire in_fetch = state == C_FBYTE;
     assign pb_re = in_write ? w_issue : in_fetch ? 1'b1 : resp;
     wire [15:0] f_addr = {10'd0, f_off} + {14'd0, fj[1:0]};
-    assign pb_raddr = in_write ? w_ridx : in_fetch ? f_addr[PAW-1:0] : dn[PAW-1:0];
+    assign pb_raddr = in_fetch ? f_addr[PAW-1:0] : dn[PAW-1:0];
     assign host_we = in_write && w_full;
     assign host_re = resp && opcode == OP_READ && st == ST_OK;
     assign host_mem = b0[1:0];
@@ -638,11 +642,9 @@ module drf_cmd #(
                             state <= C_ZERO;
                         end
                         OP_WRITE: begin
-                            w_ridx <= 8;
-                            w_issue <= 1'b1;
+                            ri <= RI_W7;  // the first read is byte 8
                             w_vd <= 1'b0;
                             w_full <= 1'b0;
-                            bcnt <= 3'd0;
                             state <= C_WRITE;
                         end
                         OP_GEMM: begin // gemm_ops += 1, then bin_ops += P
@@ -689,14 +691,9 @@ module drf_cmd #(
                     state <= C_RMW;
                 end
                 C_WRITE: begin
-                    if (w_issue) begin
-                        w_ridx <= w_ridx + 1'b1;
-                        if (w_ridx + 1'b1 == lenv[PAW-1:0]) w_issue <= 1'b0;
-                    end
+                    ri <= ri_nx;
                     w_vd <= w_issue;
                     w_full <= w_vd && w_last;
-                    if (w_vd)
-                        bcnt <= w_last ? 3'd0 : bcnt + 1'b1;
                     if (w_full) waddr <= waddr + 1'b1;
                     if (!w_issue && !w_vd && !w_full) state <= C_RESP_START;
                 end
@@ -719,7 +716,7 @@ module drf_cmd #(
                         if (rd_first && ri_data) waddr <= waddr + 1'b1;
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
-                        ri <= ri + 1'b1;
+                        ri <= ri_nx;
                         if (in_fcrc && fi == 2'd3) state <= C_FINISH;
                     end
                 end
