@@ -265,7 +265,7 @@ module drf_cmd #(
         .re(ram_re), .raddr(ram_raddr), .rdata(ram_rdata)
     );
     reg [5:0] j;           // RMW / SNAP / ZERO byte index
-    reg [7:0] rmw_a;       // counter address
+    reg [5:2] rmw_a;       // counter address - 64 (0 for the snapshot and zeroing)
     reg rmw_wide;          // 8 bytes (else 4)
     reg [1:0] rmw_src;     // the addend: 0 rmw_inc (at byte 0), 2 cycles, 3 busy_cycles
     reg [7:0] rmw_inc;
@@ -440,10 +440,11 @@ module drf_cmd #(
 
     always @(*) begin
         ram_re = 1'b0;
-        // Counters are 4- or 8-byte aligned in 64..127: the byte index is ORed in.
-        ram_raddr = {2'b01, rmw_a[5:3], rmw_a[2] | j[2], j[1:0]};
+        // Counters are 4- or 8-byte aligned in 64..127: the byte index is ORed in. The snapshot
+        // (read 64 + j, write 128 + j - 1) and the zeroing (write 64 + j - 1) have rmw_a = 0.
+        ram_raddr = {2'b01, rmw_a | j[5:2], j[1:0]};
         ram_we = 1'b0;
-        ram_waddr = {2'b01, rmw_a[5:3], rmw_a[2] | jm[2], jm[1:0]};
+        ram_waddr = {state == C_SNAP, state != C_SNAP, rmw_a | jm[5:2], jm[1:0]};
         ram_wdata = in_eng && j[0] ? e_w2 : sum[7:0];
         case (state)
             C_RMW: begin
@@ -452,14 +453,9 @@ module drf_cmd #(
             end
             C_SNAP: begin
                 ram_re = 1'b1;
-                ram_raddr = 8'd64 + {2'd0, j};
                 ram_we = j != 6'd0;
-                ram_waddr = 8'd128 + {2'd0, jm};
             end
-            C_ZERO: begin
-                ram_we = 1'b1;
-                ram_waddr = 8'd64 + {2'd0, j};
-            end
+            C_ZERO: ram_we = 1'b1; // j = 0 writes a zero to the unused byte 127
             C_RESP: begin
                 ram_re = 1'b1;
                 ram_raddr = {opcode == OP_STATS, 1'b0, dn[5:0]};
@@ -480,6 +476,7 @@ module drf_cmd #(
             state <= C_ZERO;
             zero_next <= C_IDLE;
             j <= 6'd0;
+            rmw_a <= 4'd0;
             dup_valid <= 1'b0;
             tx_valid <= 1'b0;
             ack <= 1'b0;
@@ -494,7 +491,7 @@ module drf_cmd #(
             case (state)
                 C_ZERO: begin // counters to zero (reset, RESET, STATS with the clear flag)
                     j <= j + 1'b1;
-                    if (j == 6'd55) begin
+                    if (j == 6'd56) begin
                         j <= 6'd0;
                         state <= zero_next;
                     end
@@ -508,12 +505,12 @@ module drf_cmd #(
                     if (ack) begin
                         // the receiver drops ev_valid in this cycle
                     end else if (pend_hdr != 4'd0) begin
-                        rmw_a <= A_HDR;
+                        rmw_a <= A_HDR[5:2];
                         rmw_inc <= {4'd0, pend_hdr};
                         pend_hdr <= {3'd0, hdr_err};
                         state <= C_RMW;
                     end else if (pend_junk != 8'd0) begin
-                        rmw_a <= A_JUNK;
+                        rmw_a <= A_JUNK[5:2];
                         rmw_inc <= pend_junk;
                         pend_junk <= {6'd0, junk2, junk1};
                         state <= C_RMW;
@@ -636,6 +633,7 @@ module drf_cmd #(
                 C_EXEC: begin
                     j <= 6'd0;
                     ec <= 1'b0;
+                    rmw_a <= 4'd0;  // STATS snapshot, RESET zeroing
                     case (opcode)
                         OP_RESET: begin
                             zero_next <= C_CORE_START;
@@ -648,7 +646,7 @@ module drf_cmd #(
                             state <= C_WRITE;
                         end
                         OP_GEMM: begin // gemm_ops += 1, then bin_ops += P
-                            rmw_a <= A_GEMM;
+                            rmw_a <= A_GEMM[5:2];
                             rmw_wide <= 1'b1;
                             rmw_src <= 2'd0;
                             rmw_inc <= 8'd1;
@@ -676,7 +674,7 @@ module drf_cmd #(
                 end
                 C_CORE_START: if (cmd_ready) state <= C_CORE_WAIT;
                 C_CORE_WAIT: if (cmd_done) begin // cycles += the core's count, then busy_cycles
-                    rmw_a <= A_CYC;
+                    rmw_a <= A_CYC[5:2];
                     rmw_wide <= 1'b1;
                     rmw_src <= 2'd2;
                     ec <= 1'b0;
@@ -684,7 +682,7 @@ module drf_cmd #(
                     state <= C_RMW;
                 end
                 C_FOLD: begin
-                    rmw_a <= A_BUSY;
+                    rmw_a <= A_BUSY[5:2];
                     rmw_src <= 2'd3;
                     ec <= 1'b0;
                     rmw_next <= C_RESP_START;
@@ -728,10 +726,10 @@ module drf_cmd #(
                     rmw_inc <= 8'd1;
                     rmw_next <= C_ACK;
                     state <= C_RMW;
-                    if (!ev_ok) rmw_a <= A_ERR;
-                    else if (is_dup) rmw_a <= A_DUP;
+                    if (!ev_ok) rmw_a <= A_ERR[5:2];
+                    else if (is_dup) rmw_a <= A_DUP[5:2];
                     else begin
-                        rmw_a <= st == ST_OK ? A_OK : A_ERR;
+                        rmw_a <= st == ST_OK ? A_OK[5:2] : A_ERR[5:2];
                         dup_st <= st;
                         // RESET clears the memory of the last frame, its own included.
                         dup_valid <= !(opcode == OP_RESET && st == ST_OK);
@@ -746,7 +744,7 @@ module drf_cmd #(
         end
     end
 
-    wire unused = &{1'b0, rmw_a[7:6], rmw_a[1:0], dlen_calc[15:RIW], ins[0], f_addr[15:PAW]};
+    wire unused = &{1'b0, dlen_calc[15:RIW], ins[0], f_addr[15:PAW]};
 endmodule
 
 `default_nettype wire
