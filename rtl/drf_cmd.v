@@ -207,7 +207,7 @@ module drf_cmd #(
             4'd8: xf_c = 8'd1;                                        // f + 1
             4'd9: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd2; end // (f - 8) >> 2
             4'd10: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd3; end // (f - 8) >> 3
-            4'd11: xf_pow2 = 1'b1;                                    // 1 << f
+            4'd11: begin xf_c = 8'hFF; xf_neg = 1'b1; xf_pow2 = 1'b1; end // 1 << (f - 1), f in 1..8
             default: ;
         endcase
     end
@@ -595,7 +595,7 @@ module drf_cmd #(
                         F <= {1'b0, F[32:1]};
                         shcnt <= shcnt - 1'b1;
                     end else begin
-                        if (xf_pow2) F <= 33'd1 << F[3:0];
+                        if (xf_pow2) F <= {25'd0, 8'd1 << F[2:0]};
                         pc <= pc + 1'b1;
                         state <= C_UFETCH;
                         if (test_fail) begin
