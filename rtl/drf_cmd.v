@@ -165,12 +165,15 @@ module drf_cmd #(
             OP_QGRAD, OP_QACT: if (lenv != 16'd24) len_st = ST_BAD_LENGTH;
             OP_PACK: if (lenv != 16'd28) len_st = ST_BAD_LENGTH;
             OP_SEED, OP_STATS: if (lenv != 16'd4) len_st = ST_BAD_LENGTH;
-            OP_ECHO: if ({16'd0, lenv} > MAXP - 32'd1) len_st = ST_BAD_LENGTH;
+            OP_ECHO: if ({16'd0, lenv} == MAXP) len_st = ST_BAD_LENGTH; // (len <= MAXP here)
             default: len_st = ST_BAD_OPCODE;
         endcase
     end
     // WRITE's length once the buffer id is known: at least one word, whole words.
-    wire wrlen_bad = id_d ? (lenv < 16'd12 || lenv[1:0] != 2'd0) : (lenv < 16'd16 || lenv[2:0] != 3'd0);
+    // (as bit tests: yosys would build carry chains for the comparisons)
+    wire len_lt16 = lenv[15:4] == 12'd0;
+    wire wrlen_bad = id_d ? (len_lt16 && lenv[3:2] != 2'b11) || lenv[1:0] != 2'd0 :
+                            len_lt16 || lenv[2:0] != 3'd0;
 
     // ---- the check program (drf_ucode.py): instruction register, program counter ----
     wire [15:0] ins;
@@ -322,7 +325,7 @@ module drf_cmd #(
         endcase
     end
     wire e_w1en = !e_cmp;
-    wire e_need = !i_fetch && (i_op == I_FAIL || i_op == I_BR) && (i_cond[3:1] == 3'd2 || i_cond >= 4'd9);
+    wire e_need = !i_fetch && (i_op == I_FAIL || i_op == I_BR) && (i_cond[3:1] == 3'd2 || (i_cond[3] && i_cond[2:0] != 3'd0));
     wire e_w2en = emode == E_MINIT || emode == E_MSTEP;
     wire [4:0] e_rb = emode == E_BIN ? A_BIN[7:3] : A_P;
     wire e_bm = !(emode == E_MINIT && !e_acc);
@@ -373,7 +376,7 @@ module drf_cmd #(
     wire w_last = id_d ? ri[1:0] == 2'd3 : ri[2:0] == 3'd7;
     wire [RIW-1:0] ri_nx = produce || w_issue ? ri_inc : ri;
     wire [RIW-1:0] dn = ri_nx;            // data index read ahead (RAM and memory latency)
-    wire ri_hdr = ri >= RI0;               // header and status byte
+    wire ri_hdr = &ri[RIW-1:4] && (ri[3] || &ri[2:0]);  // ri >= RI0: header and status byte
     wire ri_data = !ri_hdr;                // data (and FCRC) bytes
     wire in_fcrc = ri_data && ri >= dlen;
     wire [1:0] fi = ri[1:0] - dlen[1:0];   // FCRC byte index
@@ -403,9 +406,9 @@ module drf_cmd #(
     // The CRCs start after the sync bytes. An FCRC byte goes into the CRC-32 inverted (as the
     // state's low byte), which clears that byte: the state shifts right by 8 and out_byte is the
     // next FCRC byte.
-    wire ri_sync = ri_hdr && ri[3:0] < 4'd9;
+    wire ri_sync = ri_hdr && (!ri[3] || ri[2:0] == 3'd0);  // ri[3:0] < 9
     assign tx_crc_init = state == C_RESP_START;
-    assign tx_crc16_en = produce && ri_hdr && !ri_sync && ri[3:0] < 4'd13;
+    assign tx_crc16_en = produce && ri_hdr && !ri_sync && !(ri[3] && ri[2] && ri[1:0] != 2'd0);
     assign tx_crc32_en = produce && !ri_sync;
     assign tx_crc_data = out_byte ^ {8{in_fcrc}};
 
@@ -448,7 +451,7 @@ module drf_cmd #(
         ram_wdata = in_eng && j[0] ? e_w2 : sum[7:0];
         case (state)
             C_RMW: begin
-                ram_re = j < (rmw_wide ? 6'd8 : 6'd4);
+                ram_re = j[5:3] == 3'd0 && !(j[2] && !rmw_wide);  // j < 8 or 4
                 ram_we = j != 6'd0;
             end
             C_SNAP: begin

@@ -62,6 +62,16 @@ module drf_frame_rx #(
     // A key slot: header bytes 2-7 at +2..+7, FCRC bytes at +8..+11.
     localparam [15:0] KEY_BASE = (16'd1 << PAW) - 16'd32;
 
+    // len > MAXP as AND/OR terms of the bits of len (a comparison would become a carry chain).
+    function len_over(input [15:0] x);
+        integer b;
+        begin
+            len_over = 1'b0;
+            for (b = 0; b < 16; b = b + 1)
+                len_over = MAXP[b] ? x[b] && len_over : x[b] || len_over;
+        end
+    endfunction
+
     reg [2:0] state;
     reg [15:0] pos;          // header/FCRC: address in the key slot; payload: byte index
     reg over;                // oversize frame: payload and FCRC bytes are discarded
@@ -102,8 +112,8 @@ module drf_frame_rx #(
     drf_crc16_byte u_crc16 (.crc_in(crc16), .data(crc_data), .crc_out(crc16_next));
     drf_crc32_byte u_crc32 (.crc_in(crc32), .data(crc_data), .crc_out(crc32_next));
     wire crc_init = tx ? tx_crc_init : take && state == S_SYNC1 && in_data == 8'h4E;
-    wire crc16_en = tx ? tx_crc16_en : take && state == S_HDR && pos[2:0] < 3'd6;
-    wire crc32_en = tx ? tx_crc32_en : take && state >= S_HDR;
+    wire crc16_en = tx ? tx_crc16_en : take && state == S_HDR && !(pos[2] && pos[1]);  // pos < 6
+    wire crc32_en = tx ? tx_crc32_en : take && (state[2] || state[1]);  // S_HDR and later
     assign crc32_lo = crc32[7:0];
     always @(posedge clk) begin
         if (crc_init) begin
@@ -179,7 +189,7 @@ module drf_frame_rx #(
                             3'd5: len[15:8] <= in_data;
                             3'd6: hcrc_lo <= in_data;
                             default: begin // byte 7: the header is complete
-                                over <= {16'd0, len} > MAXP;
+                                over <= len_over(len);
                                 if ({in_data, hcrc_lo} != crc16) begin
                                     // Rule 2: drop without an answer, hunt from the next byte.
                                     hdr_err <= 1'b1;
