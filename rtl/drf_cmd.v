@@ -17,7 +17,8 @@ module drf_cmd #(
 ) (
     input wire clk,
     input wire rst,
-    // Receiver events and the frame they describe (stable while ev_valid)
+    // Receiver events and the frame they describe (stable while ev_valid; ev_kind only until the
+    // response drives the CRCs: it is read when the event is taken)
     input wire ev_valid,
     input wire [1:0] ev_kind,        // 0 FCRC ok; 1, 2, 3: answer BAD_CRC, TOO_LONG, TRUNCATED
     output wire ev_ack,
