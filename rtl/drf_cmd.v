@@ -331,7 +331,7 @@ module drf_cmd #(
     wire [4:0] e_rb = emode == E_BIN ? A_BIN[7:3] : A_P;
     wire e_bm = !(emode == E_MINIT && !e_acc);
     wire e_am = emode == E_MSTEP ? F[0] : emode == E_BIN || e_cmp;
-    wire [7:0] e_a = (opa ^ {8{e_cmp}}) & {8{e_am}};
+    wire [7:0] e_a = opa & {8{e_am}};  // (opa holds A inverted for the compares)
     // One adder for every computed RAM byte: the byte engine's W1 (C_ENG), counter + addend
     // (C_RMW), the snapshot's copy or LFSR byte (C_SNAP) and zero (C_ZERO); ec is its carry.
     wire in_rmw = state == C_RMW, in_eng = state == C_ENG, in_snap = state == C_SNAP;
@@ -617,7 +617,7 @@ module drf_cmd #(
                 C_ENG: begin
                     j <= j + 1'b1;
                     if (j[0]) begin
-                        opa <= ram_rdata;
+                        opa <= ram_rdata ^ {8{e_cmp}};
                         if (j != 6'd1) xc <= opa[7];
                     end else if (j != 6'd0) ec <= sum[8];
                     if (e_last) j <= 6'd0;
