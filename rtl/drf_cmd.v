@@ -271,19 +271,20 @@ module drf_cmd #(
     reg [5:0] j;           // RMW / SNAP / ZERO byte index
     reg [5:2] rmw_a;       // counter address - 64 (0 for the snapshot and zeroing)
     reg rmw_wide;          // 8 bytes (else 4)
-    reg [1:0] rmw_src;     // the addend: 0 rmw_inc (at byte 0), 2 cycles, 3 busy_cycles
-    reg [7:0] rmw_inc;
+    reg [7:0] pend_junk;   // junk bytes not yet added to the RAM counter
+    reg [3:0] pend_hdr;
+    reg [1:0] rmw_src;     // the addend: at byte 0 1 (0) or the pending count (1: junk_bytes at
+                           // A_JUNK, else hdr_errors); 2 cycles, 3 busy_cycles
     reg [4:0] rmw_next, zero_next;
     wire [5:0] jm = j - 1'b1;
     wire [31:0] core_cnt = rmw_src[0] ? busy_cycles : cycles;
     wire [7:0] rmw_addend = rmw_src[1] ? (jm[2] ? 8'd0 : core_cnt[8*jm[1:0]+:8]) :
-                            jm == 6'd0 ? rmw_inc : 8'd0;
+                            jm != 6'd0 ? 8'd0 : !rmw_src[0] ? 8'd1 :
+                            rmw_a[2] ? pend_junk : {4'd0, pend_hdr};
     // STATS bytes the core provides: the LFSR state (20..23). cycles and busy_cycles are RAM
     // counters like the others: the core's counts are added after each core command (C_FOLD).
     wire core_sel = jm[5:2] == 4'd5;
     wire [7:0] core_byte = lfsr_state[8*jm[1:0]+:8];
-    reg [7:0] pend_junk;   // junk bytes not yet added to the RAM counter
-    reg [3:0] pend_hdr;
 
     // Byte engine (C_ENG): a pass over the bytes k of two RAM operands, A (read in even steps,
     // kept in opa) and B (read in odd steps); even step 2k+2 writes W1[k] = B + A' + carry, odd
@@ -510,13 +511,11 @@ module drf_cmd #(
                         // the receiver drops ev_valid in this cycle
                     end else if (pend_hdr != 4'd0) begin
                         rmw_a <= A_HDR[5:2];
-                        rmw_inc <= {4'd0, pend_hdr};
-                        pend_hdr <= {3'd0, hdr_err};
+                        rmw_src <= 2'd1;
                         state <= C_RMW;
                     end else if (pend_junk != 8'd0) begin
                         rmw_a <= A_JUNK[5:2];
-                        rmw_inc <= pend_junk;
-                        pend_junk <= {6'd0, junk2, junk1};
+                        rmw_src <= 2'd1;
                         state <= C_RMW;
                     end else if (ev_valid) begin
                         ev_ok <= ev_kind == 2'd0;
@@ -653,7 +652,6 @@ module drf_cmd #(
                             rmw_a <= A_GEMM[5:2];
                             rmw_wide <= 1'b1;
                             rmw_src <= 2'd0;
-                            rmw_inc <= 8'd1;
                             rmw_next <= C_BIN;
                             state <= C_RMW;
                         end
@@ -663,6 +661,10 @@ module drf_cmd #(
                     endcase
                 end
                 C_RMW: begin // counter += addend, one byte per cycle (read ahead one byte)
+                    if (j == 6'd1 && rmw_src == 2'd1) begin // byte 0 takes the pending count
+                        if (rmw_a[2]) pend_junk <= {6'd0, junk2, junk1};
+                        else pend_hdr <= {3'd0, hdr_err};
+                    end
                     j <= j + 1'b1;
                     if (j != 6'd0) ec <= sum[8];
                     if (j == (rmw_wide ? 6'd8 : 6'd4)) begin
@@ -727,7 +729,6 @@ module drf_cmd #(
                     ec <= 1'b0;
                     rmw_wide <= 1'b0;
                     rmw_src <= 2'd0;
-                    rmw_inc <= 8'd1;
                     rmw_next <= C_ACK;
                     state <= C_RMW;
                     if (!ev_ok) rmw_a <= A_ERR[5:2];
