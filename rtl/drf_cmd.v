@@ -17,7 +17,8 @@ module drf_cmd #(
 ) (
     input wire clk,
     input wire rst,
-    // Receiver events and the frame they describe (stable while ev_valid)
+    // Receiver events and the frame they describe (stable while ev_valid; ev_kind only until the
+    // response drives the CRCs: it is read when the event is taken)
     input wire ev_valid,
     input wire [1:0] ev_kind,        // 0 FCRC ok; 1, 2, 3: answer BAD_CRC, TOO_LONG, TRUNCATED
     output wire ev_ack,
@@ -80,7 +81,11 @@ module drf_cmd #(
     localparam NB = NBW < 4 ? 4 : (NBW > 8 ? 8 : NBW);
     localparam CAW = (LAW > RAW ? (LAW > DAW ? LAW : DAW) : (RAW > DAW ? RAW : DAW));
     localparam RIW = $clog2(MAX_PAYLOAD + 13); // response byte index
-    localparam [RIW-1:0] RI_DATA = 9, RI_HCRC = 6, RI_LEN = 8;
+    // The response's byte index starts at -9 (mod 2^RIW): header bytes 0-8 (status at 8) at
+    // RI0.., data byte i at i, the FCRC after them (no wrap: MAX_PAYLOAD + 12 < 2^RIW).
+    localparam [RIW:0] RI0_W = (1 << RIW) - 9;
+    localparam [RIW-1:0] RI0 = RI0_W[RIW-1:0];
+    localparam [RIW-1:0] RI_W7 = 7;        // WRITE: before the first data byte (8)
     // Limits of the region checks (P > limit fails), drf_ucode.py LIM: 8-byte entries of the
     // state RAM table at A_LIM, in the order of LIM (the entries for LIM b0, b21 and rdmax are
     // chosen among them).
@@ -146,23 +151,30 @@ module drf_cmd #(
     assign key_commit = state == C_FINISH && ev_ok && !is_dup;
 
     // ---- length and opcode checks (8.5); the rest is the opcode's check program ----
+    // A frame that gets this far has len <= MAX_PAYLOAD < 2^PAW (else the receiver answers
+    // TOO_LONG), so the bits of len above PAW are zero here and need no logic.
+    localparam [31:0] LEN_MASK = (32'd1 << PAW) - 32'd1;
+    wire [15:0] lenv = len & LEN_MASK[15:0];
     reg [2:0] len_st;
     always @(*) begin
         len_st = ST_OK;
         case (opcode)
-            OP_INFO, OP_RESET: if (len != 16'd0) len_st = ST_BAD_LENGTH;
-            OP_WRITE: if (len == 16'd0) len_st = ST_BAD_LENGTH;
-            OP_READ: if (len != 16'd12) len_st = ST_BAD_LENGTH;
-            OP_GEMM: if (len != 16'd40) len_st = ST_BAD_LENGTH;
-            OP_QGRAD, OP_QACT: if (len != 16'd24) len_st = ST_BAD_LENGTH;
-            OP_PACK: if (len != 16'd28) len_st = ST_BAD_LENGTH;
-            OP_SEED, OP_STATS: if (len != 16'd4) len_st = ST_BAD_LENGTH;
-            OP_ECHO: if ({16'd0, len} > MAXP - 32'd1) len_st = ST_BAD_LENGTH;
+            OP_INFO, OP_RESET: if (lenv != 16'd0) len_st = ST_BAD_LENGTH;
+            OP_WRITE: if (lenv == 16'd0) len_st = ST_BAD_LENGTH;
+            OP_READ: if (lenv != 16'd12) len_st = ST_BAD_LENGTH;
+            OP_GEMM: if (lenv != 16'd40) len_st = ST_BAD_LENGTH;
+            OP_QGRAD, OP_QACT: if (lenv != 16'd24) len_st = ST_BAD_LENGTH;
+            OP_PACK: if (lenv != 16'd28) len_st = ST_BAD_LENGTH;
+            OP_SEED, OP_STATS: if (lenv != 16'd4) len_st = ST_BAD_LENGTH;
+            OP_ECHO: if ({16'd0, lenv} == MAXP) len_st = ST_BAD_LENGTH; // (len <= MAXP here)
             default: len_st = ST_BAD_OPCODE;
         endcase
     end
     // WRITE's length once the buffer id is known: at least one word, whole words.
-    wire wrlen_bad = id_d ? (len < 16'd12 || len[1:0] != 2'd0) : (len < 16'd16 || len[2:0] != 3'd0);
+    // (as bit tests: yosys would build carry chains for the comparisons)
+    wire len_lt16 = lenv[15:4] == 12'd0;
+    wire wrlen_bad = id_d ? (len_lt16 && lenv[3:2] != 2'b11) || lenv[1:0] != 2'd0 :
+                            len_lt16 || lenv[2:0] != 3'd0;
 
     // ---- the check program (drf_ucode.py): instruction register, program counter ----
     wire [15:0] ins;
@@ -199,7 +211,7 @@ module drf_cmd #(
             4'd8: xf_c = 8'd1;                                        // f + 1
             4'd9: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd2; end // (f - 8) >> 2
             4'd10: begin xf_c = 8'hF8; xf_neg = 1'b1; xf_shr = 4'd3; end // (f - 8) >> 3
-            4'd11: xf_pow2 = 1'b1;                                    // 1 << f
+            4'd11: begin xf_c = 8'hFF; xf_neg = 1'b1; xf_pow2 = 1'b1; end // 1 << (f - 1), f in 1..8
             4'd12: xf_shr = 4'd7;                                     // f >> 7
             4'd13: begin xf_c = 8'd1; xf_shr = 4'd8; end               // (f + 1) >> 8
             default: ;
@@ -216,7 +228,7 @@ module drf_cmd #(
     wire f_zero = F == 33'd0;
     reg [2:0] emode;       // byte engine pass (below)
     reg [7:0] opa;
-    reg ec, xc;            // carry of the W1 sum; bit 7 of the last X byte (MSTEP)
+    reg ec, xc;            // carry of the sum (byte engine, RMW); bit 7 of the last X byte (MSTEP)
     reg cmp_done;          // the compare of this FAIL / BR instruction is in ec
     wire p_lt_e = !Pb && (Eb || !ec);
     reg cond;
@@ -245,7 +257,7 @@ module drf_cmd #(
     end
     // Byte k of the fetched field (zero past its size) plus the constant and the carry.
     wire [1:0] fk = fj[1:0] - 2'd1;
-    wire [7:0] f_src = f_off == 6'd63 ? (fk == 2'd0 ? len[7:0] : fk == 2'd1 ? len[15:8] : 8'd0) :
+    wire [7:0] f_src = f_off == 6'd63 ? (fk == 2'd0 ? lenv[7:0] : fk == 2'd1 ? lenv[15:8] : 8'd0) :
                        f_off == 6'd62 ? 8'd0 : pb_rdata;
     wire [7:0] f_byte = fk <= f_n ? f_src : 8'd0;
     wire [8:0] f_add = {1'b0, f_byte} + {1'b0, fk == 2'd0 ? xf_c : {8{xf_neg}}} + {8'd0, fcy};
@@ -259,23 +271,22 @@ module drf_cmd #(
         .re(ram_re), .raddr(ram_raddr), .rdata(ram_rdata)
     );
     reg [5:0] j;           // RMW / SNAP / ZERO byte index
-    reg [7:0] rmw_a;       // counter address
+    reg [5:2] rmw_a;       // counter address - 64 (0 for the snapshot and zeroing)
     reg rmw_wide;          // 8 bytes (else 4)
-    reg [1:0] rmw_src;     // the addend: 0 rmw_inc (at byte 0), 2 cycles, 3 busy_cycles
-    reg [7:0] rmw_inc;
-    reg rmw_cy;
+    reg [7:0] pend_junk;   // junk bytes not yet added to the RAM counter
+    reg [3:0] pend_hdr;
+    reg [1:0] rmw_src;     // the addend: at byte 0 1 (0) or the pending count (1: junk_bytes at
+                           // A_JUNK, else hdr_errors); 2 cycles, 3 busy_cycles
     reg [4:0] rmw_next, zero_next;
     wire [5:0] jm = j - 1'b1;
     wire [31:0] core_cnt = rmw_src[0] ? busy_cycles : cycles;
     wire [7:0] rmw_addend = rmw_src[1] ? (jm[2] ? 8'd0 : core_cnt[8*jm[1:0]+:8]) :
-                            jm == 6'd0 ? rmw_inc : 8'd0;
-    wire [8:0] rmw_sum = {1'b0, ram_rdata} + {1'b0, rmw_addend} + {8'd0, rmw_cy};
+                            jm != 6'd0 ? 8'd0 : !rmw_src[0] ? 8'd1 :
+                            rmw_a[2] ? pend_junk : {4'd0, pend_hdr};
     // STATS bytes the core provides: the LFSR state (20..23). cycles and busy_cycles are RAM
     // counters like the others: the core's counts are added after each core command (C_FOLD).
     wire core_sel = jm[5:2] == 4'd5;
     wire [7:0] core_byte = lfsr_state[8*jm[1:0]+:8];
-    reg [7:0] pend_junk;   // junk bytes not yet added to the RAM counter
-    reg [3:0] pend_hdr;
 
     // Byte engine (C_ENG): a pass over the bytes k of two RAM operands, A (read in even steps,
     // kept in opa) and B (read in odd steps); even step 2k+2 writes W1[k] = B + A' + carry, odd
@@ -318,13 +329,19 @@ module drf_cmd #(
         endcase
     end
     wire e_w1en = !e_cmp;
-    wire e_need = !i_fetch && (i_op == I_FAIL || i_op == I_BR) && (i_cond[3:1] == 3'd2 || i_cond >= 4'd9);
+    wire e_need = !i_fetch && (i_op == I_FAIL || i_op == I_BR) && (i_cond[3:1] == 3'd2 || (i_cond[3] && i_cond[2:0] != 3'd0));
     wire e_w2en = emode == E_MINIT || emode == E_MSTEP;
     wire [4:0] e_rb = emode == E_BIN ? A_BIN[7:3] : A_P;
     wire e_bm = !(emode == E_MINIT && !e_acc);
     wire e_am = emode == E_MSTEP ? F[0] : emode == E_BIN || e_cmp;
-    wire [7:0] e_a = (opa ^ {8{e_cmp}}) & {8{e_am}};
-    wire [8:0] e_sum = {1'b0, ram_rdata & {8{e_bm}}} + {1'b0, e_a} + {8'd0, ec};
+    wire [7:0] e_a = opa & {8{e_am}};  // (opa holds A inverted for the compares)
+    // One adder for every computed RAM byte: the byte engine's W1 (C_ENG), counter + addend
+    // (C_RMW), the snapshot's copy or LFSR byte (C_SNAP) and zero (C_ZERO); ec is its carry.
+    wire in_rmw = state == C_RMW, in_eng = state == C_ENG, in_snap = state == C_SNAP;
+    wire s_bm = in_rmw || (in_eng && e_bm) || (in_snap && !core_sel);
+    wire [7:0] s_a = (rmw_addend & {8{in_rmw}}) | (e_a & {8{in_eng}}) |
+                     (core_byte & {8{in_snap && core_sel}});
+    wire [8:0] sum = {1'b0, ram_rdata & {8{s_bm}}} + {1'b0, s_a} + {8'd0, ec && (in_rmw || in_eng)};
     wire [7:0] e_w2 = emode == E_MSTEP ? {opa[6:0], xc} :
                       ins[10] ? opa : (ekm == 3'd0 ? 8'd1 << ins[9:8] : 8'd0);
 
@@ -333,17 +350,17 @@ module drf_cmd #(
     // word (byte 7, or byte 3 for 4-byte D words), so a full word is in place after its last byte.
     // READ takes the first byte of a word straight from the memory and keeps the word shifted
     // right by one byte, so every later byte is wreg[7:0].
-    reg [PAW-1:0] w_ridx;  // next payload byte to read
-    reg w_issue, w_vd, w_full;
+    // WRITE reads the payload with the response's byte index ri (idle until the response): the
+    // read of byte ri + 1 is issued while that is below len, and while byte ri arrives (w_vd) its
+    // position in the word is ri mod the word size (the data start at 8).
+    reg w_vd, w_full;
     reg [63:0] wreg;
-    reg [2:0] bcnt;        // byte of the word being assembled
     reg [CAW-1:0] waddr;
-    wire w_last = bcnt == (id_d ? 3'd3 : 3'd7);
 
     // ---- response encoder ----
-    reg [RIW-1:0] ri;      // index of the next frame byte
-    reg [RIW-1:0] data_end; // 9 + data bytes: index of the first FCRC byte
-    wire [RIW-1:0] rlen_r = data_end - RI_LEN; // response payload length: status + data
+    reg [RIW-1:0] ri;      // index of the next byte: header RI0..-1, data 0.., then FCRC
+    reg [RIW-1:0] dlen;    // data bytes: index of the first FCRC byte
+    wire [RIW-1:0] rlen_r = dlen + 1'b1; // response payload length: status + data
     wire [15:0] rlen = {{(16-RIW){1'b0}}, rlen_r};
     reg [15:0] dlen_calc;
     always @(*) begin
@@ -352,18 +369,22 @@ module drf_cmd #(
             OP_INFO: dlen_calc = 16'd48;
             OP_STATS: dlen_calc = 16'd56;
             OP_READ: dlen_calc = id_d ? {args[77:64], 2'b00} : {args[76:64], 3'b000};
-            OP_ECHO: dlen_calc = len;
+            OP_ECHO: dlen_calc = lenv;
             default: dlen_calc = 16'd0;
         endcase
     end
     wire resp = state == C_RESP;
     wire produce = resp && (!tx_valid || tx_ready);
-    wire [RIW-1:0] ri_nx = produce ? ri + 1'b1 : ri;
-    wire [RIW-1:0] dn = ri_nx - RI_DATA;  // data index read ahead (RAM and memory latency)
-    wire [RIW-1:0] di = ri - RI_DATA;     // data index of the byte produced now
-    wire [RIW-1:0] fi = ri - data_end; // FCRC byte index
-    wire in_fcrc = ri >= data_end;
-    wire rd_first = di[1:0] == 2'd0 && (id_d || !di[2]);  // the first byte of a READ word
+    wire [RIW-1:0] ri_inc = ri + 1'b1;
+    wire w_issue = state == C_WRITE && {{(16-RIW){1'b0}}, ri_inc} != lenv;
+    wire w_last = id_d ? ri[1:0] == 2'd3 : ri[2:0] == 3'd7;
+    wire [RIW-1:0] ri_nx = produce || w_issue ? ri_inc : ri;
+    wire [RIW-1:0] dn = ri_nx;            // data index read ahead (RAM and memory latency)
+    wire ri_hdr = &ri[RIW-1:4] && (ri[3] || &ri[2:0]);  // ri >= RI0: header and status byte
+    wire ri_data = !ri_hdr;                // data (and FCRC) bytes
+    wire in_fcrc = ri_data && ri >= dlen;
+    wire [1:0] fi = ri[1:0] - dlen[1:0];   // FCRC byte index
+    wire rd_first = ri[1:0] == 2'd0 && (id_d || !ri[2]);  // the first byte of a READ word
     wire [7:0] read_byte = rd_first ? host_rdata[7:0] : wreg[7:0];
     reg [7:0] data_byte, out_byte;
     always @(*) begin
@@ -373,26 +394,26 @@ module drf_cmd #(
             default: data_byte = pb_rdata; // ECHO
         endcase
         if (in_fcrc) out_byte = ~crc32_lo; // the CRC register shifts right a byte per FCRC byte
-        else if (ri >= RI_DATA) out_byte = data_byte;
-        else case (ri[3:0])
-            4'd0: out_byte = 8'hD0;
-            4'd1: out_byte = 8'h4E;
-            4'd2: out_byte = {1'b1, opcode[6:0]};
-            4'd3: out_byte = tag;
-            4'd4: out_byte = rlen[7:0];
-            4'd5: out_byte = rlen[15:8];
-            4'd6: out_byte = crc16[7:0];
-            4'd7: out_byte = crc16[15:8];
+        else if (ri_data) out_byte = data_byte;
+        else case (ri[3:0])  // header byte ri + 9 (RI0 = 7 mod 16)
+            4'd7: out_byte = 8'hD0;
+            4'd8: out_byte = 8'h4E;
+            4'd9: out_byte = {1'b1, opcode[6:0]};
+            4'd10: out_byte = tag;
+            4'd11: out_byte = rlen[7:0];
+            4'd12: out_byte = rlen[15:8];
+            4'd13: out_byte = crc16[7:0];
+            4'd14: out_byte = crc16[15:8];
             default: out_byte = {5'd0, st};
         endcase
     end
     // The CRCs start after the sync bytes. An FCRC byte goes into the CRC-32 inverted (as the
     // state's low byte), which clears that byte: the state shifts right by 8 and out_byte is the
     // next FCRC byte.
-    wire ri_hdr = ri >= 2;
+    wire ri_sync = ri_hdr && (!ri[3] || ri[2:0] == 3'd0);  // ri[3:0] < 9
     assign tx_crc_init = state == C_RESP_START;
-    assign tx_crc16_en = produce && ri_hdr && ri < RI_HCRC;
-    assign tx_crc32_en = produce && ri_hdr;
+    assign tx_crc16_en = produce && ri_hdr && !ri_sync && !(ri[3] && ri[2] && ri[1:0] != 2'd0);
+    assign tx_crc32_en = produce && !ri_sync;
     assign tx_crc_data = out_byte ^ {8{in_fcrc}};
 
     // ---- memory and buffer ports ----
@@ -400,13 +421,13 @@ module drf_cmd #(
     wire in_fetch = state == C_FBYTE;
     assign pb_re = in_write ? w_issue : in_fetch ? 1'b1 : resp;
     wire [15:0] f_addr = {10'd0, f_off} + {14'd0, fj[1:0]};
-    assign pb_raddr = in_write ? w_ridx : in_fetch ? f_addr[PAW-1:0] : dn[PAW-1:0];
+    assign pb_raddr = in_fetch ? f_addr[PAW-1:0] : dn[PAW-1:0];
     assign host_we = in_write && w_full;
     assign host_re = resp && opcode == OP_READ && st == ST_OK;
     assign host_mem = b0[1:0];
-    wire [31:0] dn32 = {{(32-RIW){1'b0}}, dn};
-    wire [CAW-1:0] rd_word = id_d ? dn32[CAW+1:2] : dn32[CAW+2:3];
-    assign host_addr = {{(32-CAW){1'b0}}, in_write ? waddr : args[32+:CAW] + rd_word};
+    // waddr is the word address for both: WRITE counts it up after each word, READ after the
+    // first byte of each word (the read of the next word is under way while wreg shifts).
+    assign host_addr = {{(32-CAW){1'b0}}, waddr};
     assign host_wdata = wreg;
 
     // wreg shifts right by a byte for each WRITE payload byte (w_vd) and each response byte
@@ -426,28 +447,22 @@ module drf_cmd #(
 
     always @(*) begin
         ram_re = 1'b0;
-        // Counters are 4- or 8-byte aligned in 64..127: the byte index is ORed in.
-        ram_raddr = {2'b01, rmw_a[5:3], rmw_a[2] | j[2], j[1:0]};
+        // Counters are 4- or 8-byte aligned in 64..127: the byte index is ORed in. The snapshot
+        // (read 64 + j, write 128 + j - 1) and the zeroing (write 64 + j - 1) have rmw_a = 0.
+        ram_raddr = {2'b01, rmw_a | j[5:2], j[1:0]};
         ram_we = 1'b0;
-        ram_waddr = {2'b01, rmw_a[5:3], rmw_a[2] | jm[2], jm[1:0]};
-        ram_wdata = rmw_sum[7:0];
+        ram_waddr = {state == C_SNAP, state != C_SNAP, rmw_a | jm[5:2], jm[1:0]};
+        ram_wdata = in_eng && j[0] ? e_w2 : sum[7:0];
         case (state)
             C_RMW: begin
-                ram_re = j < (rmw_wide ? 6'd8 : 6'd4);
+                ram_re = j[5:3] == 3'd0 && !(j[2] && !rmw_wide);  // j < 8 or 4
                 ram_we = j != 6'd0;
             end
             C_SNAP: begin
                 ram_re = 1'b1;
-                ram_raddr = 8'd64 + {2'd0, j};
                 ram_we = j != 6'd0;
-                ram_waddr = 8'd128 + {2'd0, jm};
-                ram_wdata = core_sel ? core_byte : ram_rdata;
             end
-            C_ZERO: begin
-                ram_we = 1'b1;
-                ram_waddr = 8'd64 + {2'd0, j};
-                ram_wdata = 8'd0;
-            end
+            C_ZERO: ram_we = 1'b1; // j = 0 writes a zero to the unused byte 127
             C_RESP: begin
                 ram_re = 1'b1;
                 ram_raddr = {opcode == OP_STATS, 1'b0, dn[5:0]};
@@ -457,7 +472,6 @@ module drf_cmd #(
                 ram_raddr = {j[0] ? e_rb : e_ra, ek};
                 ram_we = (j[4] || j[3:1] != 3'd0) && (j[0] ? e_w2en : e_w1en);
                 ram_waddr = {j[0] ? A_X : e_w1, ekm};
-                ram_wdata = j[0] ? e_w2 : e_sum[7:0];
             end
             default: ;
         endcase
@@ -469,6 +483,7 @@ module drf_cmd #(
             state <= C_ZERO;
             zero_next <= C_IDLE;
             j <= 6'd0;
+            rmw_a <= 4'd0;
             dup_valid <= 1'b0;
             tx_valid <= 1'b0;
             ack <= 1'b0;
@@ -483,28 +498,26 @@ module drf_cmd #(
             case (state)
                 C_ZERO: begin // counters to zero (reset, RESET, STATS with the clear flag)
                     j <= j + 1'b1;
-                    if (j == 6'd55) begin
+                    if (j == 6'd56) begin
                         j <= 6'd0;
                         state <= zero_next;
                     end
                 end
                 C_IDLE: begin
                     j <= 6'd0;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_wide <= 1'b0;
                     rmw_src <= 2'd0;
                     rmw_next <= C_IDLE;
                     if (ack) begin
                         // the receiver drops ev_valid in this cycle
                     end else if (pend_hdr != 4'd0) begin
-                        rmw_a <= A_HDR;
-                        rmw_inc <= {4'd0, pend_hdr};
-                        pend_hdr <= {3'd0, hdr_err};
+                        rmw_a <= A_HDR[5:2];
+                        rmw_src <= 2'd1;
                         state <= C_RMW;
                     end else if (pend_junk != 8'd0) begin
-                        rmw_a <= A_JUNK;
-                        rmw_inc <= pend_junk;
-                        pend_junk <= {6'd0, junk2, junk1};
+                        rmw_a <= A_JUNK[5:2];
+                        rmw_src <= 2'd1;
                         state <= C_RMW;
                     end else if (ev_valid) begin
                         ev_ok <= ev_kind == 2'd0;
@@ -514,7 +527,8 @@ module drf_cmd #(
                         state <= ev_kind == 2'd0 ? C_DECIDE : C_RESP_START;
                     end
                 end
-                C_DECIDE:
+                C_DECIDE: begin
+                    waddr <= args[32+:CAW];  // WRITE and READ (a duplicate READ too)
                     if (dup_valid && key_match) begin
                         is_dup <= 1'b1;
                         st <= dup_st;
@@ -524,6 +538,7 @@ module drf_cmd #(
                         pc <= entry;
                         state <= len_st != ST_OK ? C_RESP_START : C_UFETCH;
                     end
+                end
                 C_UFETCH: state <= C_UEXEC;
                 C_UEXEC: begin
                     pc <= pc + 1'b1;
@@ -585,7 +600,7 @@ module drf_cmd #(
                         F <= {1'b0, F[32:1]};
                         shcnt <= shcnt - 1'b1;
                     end else begin
-                        if (xf_pow2) F <= 33'd1 << F[3:0];
+                        if (xf_pow2) F <= {25'd0, 8'd1 << F[2:0]};
                         pc <= pc + 1'b1;
                         state <= C_UFETCH;
                         if (test_fail) begin
@@ -603,9 +618,9 @@ module drf_cmd #(
                 C_ENG: begin
                     j <= j + 1'b1;
                     if (j[0]) begin
-                        opa <= ram_rdata;
+                        opa <= ram_rdata ^ {8{e_cmp}};
                         if (j != 6'd1) xc <= opa[7];
-                    end else if (j != 6'd0) ec <= e_sum[8];
+                    end else if (j != 6'd0) ec <= sum[8];
                     if (e_last) j <= 6'd0;
                     if (e_last) case (emode)
                         E_MINIT: state <= C_MUL;
@@ -622,26 +637,23 @@ module drf_cmd #(
                 end
                 C_EXEC: begin
                     j <= 6'd0;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
+                    rmw_a <= 4'd0;  // STATS snapshot, RESET zeroing
                     case (opcode)
                         OP_RESET: begin
                             zero_next <= C_CORE_START;
                             state <= C_ZERO;
                         end
                         OP_WRITE: begin
-                            w_ridx <= 8;
-                            w_issue <= 1'b1;
+                            ri <= RI_W7;  // the first read is byte 8
                             w_vd <= 1'b0;
                             w_full <= 1'b0;
-                            bcnt <= 3'd0;
-                            waddr <= args[32+:CAW];
                             state <= C_WRITE;
                         end
                         OP_GEMM: begin // gemm_ops += 1, then bin_ops += P
-                            rmw_a <= A_GEMM;
+                            rmw_a <= A_GEMM[5:2];
                             rmw_wide <= 1'b1;
                             rmw_src <= 2'd0;
-                            rmw_inc <= 8'd1;
                             rmw_next <= C_BIN;
                             state <= C_RMW;
                         end
@@ -651,8 +663,12 @@ module drf_cmd #(
                     endcase
                 end
                 C_RMW: begin // counter += addend, one byte per cycle (read ahead one byte)
+                    if (j == 6'd1 && rmw_src == 2'd1) begin // byte 0 takes the pending count
+                        if (rmw_a[2]) pend_junk <= {6'd0, junk2, junk1};
+                        else pend_hdr <= {3'd0, hdr_err};
+                    end
                     j <= j + 1'b1;
-                    if (j != 6'd0) rmw_cy <= rmw_sum[8];
+                    if (j != 6'd0) ec <= sum[8];
                     if (j == (rmw_wide ? 6'd8 : 6'd4)) begin
                         j <= 6'd0;
                         state <= rmw_next;
@@ -666,29 +682,24 @@ module drf_cmd #(
                 end
                 C_CORE_START: if (cmd_ready) state <= C_CORE_WAIT;
                 C_CORE_WAIT: if (cmd_done) begin // cycles += the core's count, then busy_cycles
-                    rmw_a <= A_CYC;
+                    rmw_a <= A_CYC[5:2];
                     rmw_wide <= 1'b1;
                     rmw_src <= 2'd2;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_next <= C_FOLD;
                     state <= C_RMW;
                 end
                 C_FOLD: begin
-                    rmw_a <= A_BUSY;
+                    rmw_a <= A_BUSY[5:2];
                     rmw_src <= 2'd3;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_next <= C_RESP_START;
                     state <= C_RMW;
                 end
                 C_WRITE: begin
-                    if (w_issue) begin
-                        w_ridx <= w_ridx + 1'b1;
-                        if ({{(16-PAW){1'b0}}, w_ridx} == len - 1'b1) w_issue <= 1'b0;
-                    end
+                    ri <= ri_nx;
                     w_vd <= w_issue;
                     w_full <= w_vd && w_last;
-                    if (w_vd)
-                        bcnt <= w_last ? 3'd0 : bcnt + 1'b1;
                     if (w_full) waddr <= waddr + 1'b1;
                     if (!w_issue && !w_vd && !w_full) state <= C_RESP_START;
                 end
@@ -702,30 +713,30 @@ module drf_cmd #(
                     end
                 end
                 C_RESP_START: begin
-                    data_end <= dlen_calc[RIW-1:0] + RI_DATA;
-                    ri <= {RIW{1'b0}};
+                    dlen <= dlen_calc[RIW-1:0];
+                    ri <= RI0;
                     state <= C_RESP;
                 end
                 C_RESP: begin
                     if (produce) begin
+                        if (rd_first && ri_data) waddr <= waddr + 1'b1;
                         tx_valid <= 1'b1;
                         tx_data <= out_byte;
-                        ri <= ri + 1'b1;
-                        if (in_fcrc && fi[1:0] == 2'd3) state <= C_FINISH;
+                        ri <= ri_nx;
+                        if (in_fcrc && fi == 2'd3) state <= C_FINISH;
                     end
                 end
                 C_FINISH: begin
                     j <= 6'd0;
-                    rmw_cy <= 1'b0;
+                    ec <= 1'b0;
                     rmw_wide <= 1'b0;
                     rmw_src <= 2'd0;
-                    rmw_inc <= 8'd1;
                     rmw_next <= C_ACK;
                     state <= C_RMW;
-                    if (!ev_ok) rmw_a <= A_ERR;
-                    else if (is_dup) rmw_a <= A_DUP;
+                    if (!ev_ok) rmw_a <= A_ERR[5:2];
+                    else if (is_dup) rmw_a <= A_DUP[5:2];
                     else begin
-                        rmw_a <= st == ST_OK ? A_OK : A_ERR;
+                        rmw_a <= st == ST_OK ? A_OK[5:2] : A_ERR[5:2];
                         dup_st <= st;
                         // RESET clears the memory of the last frame, its own included.
                         dup_valid <= !(opcode == OP_RESET && st == ST_OK);
@@ -740,7 +751,7 @@ module drf_cmd #(
         end
     end
 
-    wire unused = &{1'b0, rmw_a[7:6], rmw_a[1:0], di[RIW-1:3], fi[RIW-1:2], dlen_calc[15:RIW], ins[0], f_addr[15:PAW], dn32};
+    wire unused = &{1'b0, dlen_calc[15:RIW], ins[0], f_addr[15:PAW]};
 endmodule
 
 `default_nettype wire

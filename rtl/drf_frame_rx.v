@@ -26,9 +26,10 @@ module drf_frame_rx #(
     output wire [7:0] pb_wdata,
     output wire [PAW-1:0] pb_raddr,
     input wire [7:0] pb_rdata,
-    // Event to the command engine: held until ev_ack
+    // Event to the command engine: held until ev_ack; ev_kind until the CRCs are driven by
+    // tx_crc_* (it reads the CRC-32 register)
     output wire ev_valid,
-    output reg [1:0] ev_kind,        // EV_OK, EV_BAD_CRC, EV_TOO_LONG, EV_TRUNCATED
+    output wire [1:0] ev_kind,       // EV_OK, EV_BAD_CRC, EV_TOO_LONG, EV_TRUNCATED
     input wire ev_ack,
     output reg [7:0] opcode,
     output reg [7:0] tag,
@@ -62,11 +63,24 @@ module drf_frame_rx #(
     // A key slot: header bytes 2-7 at +2..+7, FCRC bytes at +8..+11.
     localparam [15:0] KEY_BASE = (16'd1 << PAW) - 16'd32;
 
+    // len > MAXP as AND/OR terms of the bits of len (a comparison would become a carry chain).
+    function len_over(input [15:0] x);
+        integer b;
+        begin
+            len_over = 1'b0;
+            for (b = 0; b < 16; b = b + 1)
+                len_over = MAXP[b] ? x[b] && len_over : x[b] || len_over;
+        end
+    endfunction
+
     reg [2:0] state;
     reg [15:0] pos;          // header/FCRC: address in the key slot; payload: byte index
     reg over;                // oversize frame: payload and FCRC bytes are discarded
     reg slot;                // key slot of the frame being received (the other one remembers)
-    reg [7:0] hcrc_lo;
+    reg hcrc_lo_ok;          // HCRC byte 6 matched
+    reg [1:0] kind;          // the event; EV_OK is EV_BAD_CRC unless the CRC-32 state (fcrc_chk)
+    reg fcrc_chk;            // is the residue: compared in the register, after the last byte
+    assign ev_kind = fcrc_chk && crc32 != CRC32_RESIDUE ? EV_BAD_CRC : kind;
     reg [IW-1:0] idle_cnt;
     reg [31:0] crc32;
 
@@ -102,8 +116,8 @@ module drf_frame_rx #(
     drf_crc16_byte u_crc16 (.crc_in(crc16), .data(crc_data), .crc_out(crc16_next));
     drf_crc32_byte u_crc32 (.crc_in(crc32), .data(crc_data), .crc_out(crc32_next));
     wire crc_init = tx ? tx_crc_init : take && state == S_SYNC1 && in_data == 8'h4E;
-    wire crc16_en = tx ? tx_crc16_en : take && state == S_HDR && pos[2:0] < 3'd6;
-    wire crc32_en = tx ? tx_crc32_en : take && state >= S_HDR;
+    wire crc16_en = tx ? tx_crc16_en : take && state == S_HDR && !(pos[2] && pos[1]);  // pos < 6
+    wire crc32_en = tx ? tx_crc32_en : take && (state[2] || state[1]);  // S_HDR and later
     assign crc32_lo = crc32[7:0];
     always @(posedge clk) begin
         if (crc_init) begin
@@ -148,7 +162,8 @@ module drf_frame_rx #(
                         state <= S_HUNT;
                     end
                     default: begin // payload or FCRC after a valid header
-                        ev_kind <= over ? EV_TOO_LONG : EV_TRUNCATED;
+                        kind <= over ? EV_TOO_LONG : EV_TRUNCATED;
+                        fcrc_chk <= 1'b0;
                         state <= S_WAIT;
                     end
                 endcase
@@ -177,10 +192,10 @@ module drf_frame_rx #(
                             3'd3: tag <= in_data;
                             3'd4: len[7:0] <= in_data;
                             3'd5: len[15:8] <= in_data;
-                            3'd6: hcrc_lo <= in_data;
+                            3'd6: hcrc_lo_ok <= in_data == crc16[7:0];
                             default: begin // byte 7: the header is complete
-                                over <= {16'd0, len} > MAXP;
-                                if ({in_data, hcrc_lo} != crc16) begin
+                                over <= len_over(len);
+                                if (!hcrc_lo_ok || in_data != crc16[15:8]) begin
                                     // Rule 2: drop without an answer, hunt from the next byte.
                                     hdr_err <= 1'b1;
                                     state <= S_HUNT;
@@ -194,8 +209,8 @@ module drf_frame_rx #(
                     S_PAY: if (pos_inc == len) state <= S_FCRC;
                     S_FCRC:
                         if (pos[1:0] == 2'd3) begin
-                            ev_kind <= over ? EV_TOO_LONG :
-                                       crc32_next == CRC32_RESIDUE ? EV_OK : EV_BAD_CRC;
+                            kind <= over ? EV_TOO_LONG : EV_OK;
+                            fcrc_chk <= !over;
                             state <= S_WAIT;
                         end
                     default: state <= S_HUNT;

@@ -4,13 +4,14 @@
 import sys
 
 # FETCH transforms: (name, add constant, negative, shift right, pow2)
-XF = ["none", "idle2", "bits", "le1", "kmax", "kw", "ceil8", "dec", "inc", "wrd", "wrlr", "pow2",
+XF = ["none", "idle2", "bits", "le1", "kmax", "kw", "ceil8", "dec", "inc", "wrd", "wrlr", "p2m1",
       "b7", "ff"]
 XF_DOC = {
     "none": "F = field", "idle2": "F = (field + 1) >> 2", "bits": "F = (field - 1) >> 3",
     "le1": "F = field >> 1", "kmax": "F = (field - 1) >> 15", "kw": "F = (field + 63) >> 6",
     "ceil8": "F = (field + 7) >> 3", "dec": "F = field - 1", "inc": "F = field + 1",
-    "wrd": "F = (field - 8) >> 2", "wrlr": "F = (field - 8) >> 3", "pow2": "F = 1 << field",
+    "wrd": "F = (field - 8) >> 2", "wrlr": "F = (field - 8) >> 3",
+    "p2m1": "F = 1 << (field - 1) (field in 1..8)",
     "b7": "F = field >> 7", "ff": "F = (field + 1) >> 8"}
 TESTS = {None: 0, "z": 1, "nz": 2, "low3": 3}
 OPS = {"end": 0, "mul": 1, "ce": 2, "fail": 3, "br": 4, "call": 5, "ret": 6}
@@ -97,7 +98,7 @@ PROGS["qact"] = [
     "a23:", ("end",),
     "as1:", F(4), ("mul", 0, "1"), F(8), ("mul", 0, "P"), F(0), ("mul", 1, "1"), ("ret",),
     "as2:", ("br", "b13", "as2n"), F(4), ("br", "always", "as2c"), "as2n:", F(8),
-    "as2c:", ("mul", 0, "1"), F(12, 1, "pow2"), ("mul", 0, "P"), F(16), ("mul", 1, "1"), ("ret",),
+    "as2c:", ("mul", 0, "2"), F(12, 1, "p2m1"), ("mul", 0, "P"), F(16), ("mul", 1, "1"), ("ret",),
     "as3:", F(4), ("mul", 0, "1"), F(8), ("mul", 0, "P"), F(20), ("mul", 1, "4"), ("ret",)]
 # PACK: x = (rows-1)*sr + (K-1)*sk; src fits iff x + 4*src <= 4D - 1
 PROGS["pack"] = [
@@ -105,7 +106,7 @@ PROGS["pack"] = [
     F(22, 2, test="nz"), F(24, test="low3"),
     F(12, 4, "dec"), ("mul", 0, "1"), F(4), ("mul", 0, "P"), ("ce",),
     F(16, 4, "dec"), ("mul", 0, "1"), F(8), ("mul", 0, "P"),
-    F("ZERO", 1, "pow2"), ("mul", 1, "E"), F(0), ("mul", 1, "4"), ("fail", "lim", "addr", "4Dm1"),
+    F("ZERO", 1, "inc"), ("mul", 1, "E"), F(0), ("mul", 1, "4"), ("fail", "lim", "addr", "4Dm1"),
     F(16, 4, "kw"), ("mul", 0, "8"), F(12, 4, "ceil8"), ("mul", 0, "P"), F(20, 1), ("mul", 0, "P"),
     F(24), ("mul", 1, "1"), ("fail", "lim", "addr", "b21"),
     ("end",)]

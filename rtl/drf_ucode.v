@@ -215,8 +215,8 @@ module drf_ucode (
             8'd199: data <= 16'h8980; // qact: fetch 4, 4 bytes: F = field
             8'd200: data <= 16'h40CA; // qact: if always goto as2c
             8'd201: data <= 16'h9180; // qact: fetch 8, 4 bytes: F = field
-            8'd202: data <= 16'h1000; // qact: P = 0 + 1 * F
-            8'd203: data <= 16'h9858; // qact: fetch 12, 1 bytes: F = 1 << field
+            8'd202: data <= 16'h1100; // qact: P = 0 + 2 * F
+            8'd203: data <= 16'h9858; // qact: fetch 12, 1 bytes: F = 1 << (field - 1) (field in 1..8)
             8'd204: data <= 16'h1400; // qact: P = 0 + P * F
             8'd205: data <= 16'hA180; // qact: fetch 16, 4 bytes: F = field
             8'd206: data <= 16'h1800; // qact: P = P + 1 * F
@@ -243,7 +243,7 @@ module drf_ucode (
             8'd227: data <= 16'h1000; // pack: P = 0 + 1 * F
             8'd228: data <= 16'h9180; // pack: fetch 8, 4 bytes: F = field
             8'd229: data <= 16'h1400; // pack: P = 0 + P * F
-            8'd230: data <= 16'hFC58; // pack: fetch ZERO, 1 bytes: F = 1 << field
+            8'd230: data <= 16'hFC40; // pack: fetch ZERO, 1 bytes: F = field + 1
             8'd231: data <= 16'h1D00; // pack: P = P + E * F
             8'd232: data <= 16'h8180; // pack: fetch 0, 4 bytes: F = field
             8'd233: data <= 16'h1A00; // pack: P = P + 4 * F
