@@ -35,8 +35,9 @@ module drf_cmd #(
     output wire tx_crc16_en,
     output wire tx_crc32_en,
     output wire [7:0] tx_crc_data,
-    input wire [15:0] crc16,
-    input wire [7:0] crc32_lo,       // CRC-32 state bits 7:0 (its next FCRC byte, inverted)
+    input wire [7:0] crc16_hi,       // CRC-16 state bits 15:8 (the register)
+    input wire [7:0] crc16_nlo,      // CRC-16 state bits 7:0 with the pending byte taken in
+    input wire [7:0] crc32_nlo,      // CRC-32 state bits 7:0, the same (the next FCRC byte, inverted)
     // Payload buffer: the receiver's write port (bytes 0..39 also fill the argument register)
     // and the read port (one cycle latency)
     input wire pb_we,
@@ -280,13 +281,8 @@ module drf_cmd #(
     reg [4:0] rmw_next, zero_next;
     wire [5:0] jm = j - 1'b1;
     wire [31:0] core_cnt = rmw_src[0] ? busy_cycles : cycles;
-    wire [7:0] rmw_addend = rmw_src[1] ? (jm[2] ? 8'd0 : core_cnt[8*jm[1:0]+:8]) :
-                            jm != 6'd0 ? 8'd0 : !rmw_src[0] ? 8'd1 :
-                            rmw_a[2] ? pend_junk : {4'd0, pend_hdr};
     // STATS bytes the core provides: the LFSR state (20..23). cycles and busy_cycles are RAM
     // counters like the others: the core's counts are added after each core command (C_FOLD).
-    wire core_sel = jm[5:2] == 4'd5;
-    wire [7:0] core_byte = lfsr_state[8*jm[1:0]+:8];
 
     // Byte engine (C_ENG): a pass over the bytes k of two RAM operands, A (read in even steps,
     // kept in opa) and B (read in odd steps); even step 2k+2 writes W1[k] = B + A' + carry, odd
@@ -334,14 +330,33 @@ module drf_cmd #(
     wire [4:0] e_rb = emode == E_BIN ? A_BIN[7:3] : A_P;
     wire e_bm = !(emode == E_MINIT && !e_acc);
     wire e_am = emode == E_MSTEP ? F[0] : emode == E_BIN || e_cmp;
-    wire [7:0] e_a = opa & {8{e_am}};  // (opa holds A inverted for the compares)
+    // (opa holds A inverted for the compares; the adder takes opa & e_am)
     // One adder for every computed RAM byte: the byte engine's W1 (C_ENG), counter + addend
     // (C_RMW), the snapshot's copy or LFSR byte (C_SNAP) and zero (C_ZERO); ec is its carry.
+    // Its operands come from registers set a step ahead: every byte loop counts j up by one per
+    // cycle in one state, and nothing at its j = 0 is written or carried, so the value for step
+    // j + 1 is computed at step j (jm = j - 1 is then j). The RMW addend, the snapshot's LFSR byte
+    // and the byte engine's A enable are each zero outside their state, so the sum starts one LUT
+    // level after flip-flops (and the state RAM's output): no state decode, byte multiplexer or
+    // counter select in front of the adder (the board's critical path, 34 ns).
     wire in_rmw = state == C_RMW, in_eng = state == C_ENG, in_snap = state == C_SNAP;
-    wire s_bm = in_rmw || (in_eng && e_bm) || (in_snap && !core_sel);
-    wire [7:0] s_a = (rmw_addend & {8{in_rmw}}) | (e_a & {8{in_eng}}) |
-                     (core_byte & {8{in_snap && core_sel}});
-    wire [8:0] sum = {1'b0, ram_rdata & {8{s_bm}}} + {1'b0, s_a} + {8'd0, ec && (in_rmw || in_eng)};
+    wire [7:0] pend_junk_d = pend_junk + {6'd0, junk2, junk1};  // their values at the next step
+    wire [3:0] pend_hdr_d = pend_hdr + {3'd0, hdr_err};
+    wire j_core = j[5:2] == 4'd5;  // step j + 1 writes snapshot byte 20..23: an LFSR byte
+    reg [7:0] rmw_q, core_q;
+    reg eam_q, bm_q, cin_q;
+    always @(posedge clk) begin
+        rmw_q <= !in_rmw ? 8'd0 :
+                 rmw_src[1] ? (j[5:2] != 4'd0 ? 8'd0 : core_cnt[8*j[1:0]+:8]) :
+                 j != 6'd0 ? 8'd0 : !rmw_src[0] ? 8'd1 :
+                 rmw_a[2] ? pend_junk_d : {4'd0, pend_hdr_d};
+        core_q <= in_snap && j_core ? lfsr_state[8*j[1:0]+:8] : 8'd0;
+        eam_q <= in_eng && e_am;
+        bm_q <= in_rmw || (in_eng && e_bm) || (in_snap && !j_core);
+        cin_q <= in_rmw || in_eng;
+    end
+    wire [7:0] s_a = rmw_q | (opa & {8{eam_q}}) | core_q;
+    wire [8:0] sum = {1'b0, ram_rdata & {8{bm_q}}} + {1'b0, s_a} + {8'd0, ec && cin_q};
     wire [7:0] e_w2 = emode == E_MSTEP ? {opa[6:0], xc} :
                       ins[10] ? opa : (ekm == 3'd0 ? 8'd1 << ins[9:8] : 8'd0);
 
@@ -376,7 +391,11 @@ module drf_cmd #(
     wire resp = state == C_RESP;
     wire produce = resp && (!tx_valid || tx_ready);
     wire [RIW-1:0] ri_inc = ri + 1'b1;
-    wire w_issue = state == C_WRITE && {{(16-RIW){1'b0}}, ri_inc} != lenv;
+    // WRITE reads payload byte ri + 1 while it is not the last: w_go holds ri + 1 != len, set a
+    // step ahead (len >= 12 at the start, ri + 2 != len at each step), so no adder and compare
+    // sit between ri and the payload buffer's read address.
+    reg w_go;
+    wire w_issue = state == C_WRITE && w_go;
     wire w_last = id_d ? ri[1:0] == 2'd3 : ri[2:0] == 3'd7;
     wire [RIW-1:0] ri_nx = produce || w_issue ? ri_inc : ri;
     wire [RIW-1:0] dn = ri_nx;            // data index read ahead (RAM and memory latency)
@@ -393,7 +412,7 @@ module drf_cmd #(
             OP_READ: data_byte = read_byte;
             default: data_byte = pb_rdata; // ECHO
         endcase
-        if (in_fcrc) out_byte = ~crc32_lo; // the CRC register shifts right a byte per FCRC byte
+        if (in_fcrc) out_byte = ~crc32_nlo; // the CRC register shifts right a byte per FCRC byte
         else if (ri_data) out_byte = data_byte;
         else case (ri[3:0])  // header byte ri + 9 (RI0 = 7 mod 16)
             4'd7: out_byte = 8'hD0;
@@ -402,8 +421,8 @@ module drf_cmd #(
             4'd10: out_byte = tag;
             4'd11: out_byte = rlen[7:0];
             4'd12: out_byte = rlen[15:8];
-            4'd13: out_byte = crc16[7:0];
-            4'd14: out_byte = crc16[15:8];
+            4'd13: out_byte = crc16_nlo;  // byte 12 is pending
+            4'd14: out_byte = crc16_hi;
             default: out_byte = {5'd0, st};
         endcase
     end
@@ -412,9 +431,29 @@ module drf_cmd #(
     // next FCRC byte.
     wire ri_sync = ri_hdr && (!ri[3] || ri[2:0] == 3'd0);  // ri[3:0] < 9
     assign tx_crc_init = state == C_RESP_START;
-    assign tx_crc16_en = produce && ri_hdr && !ri_sync && !(ri[3] && ri[2] && ri[1:0] != 2'd0);
-    assign tx_crc32_en = produce && !ri_sync;
-    assign tx_crc_data = out_byte ^ {8{in_fcrc}};
+    // The CRCs are updated lazily: a byte's update is applied when the next byte is produced
+    // (crc*_pend: one is pending; crc_data_q: its byte), so the CRC registers load from flip-flops,
+    // not from the memories through the response multiplexer. The bytes made from a CRC, the
+    // HCRC's low byte and every FCRC byte, always follow a pending byte, so they take the state
+    // with it applied (crc16_nlo, crc32_nlo); the HCRC's high byte follows byte 13, which is not
+    // in the CRC-16, so the register has byte 12 by then. The last FCRC byte's update never
+    // happens (nothing reads it).
+    reg crc16_pend, crc32_pend;
+    reg [7:0] crc_data_q;
+    always @(posedge clk) begin
+        if (produce) begin
+            crc16_pend <= ri_hdr && !ri_sync && !(ri[3] && ri[2] && ri[1:0] != 2'd0);
+            crc32_pend <= !ri_sync;
+            crc_data_q <= out_byte ^ {8{in_fcrc}};
+        end
+        if (rst || state == C_RESP_START) begin
+            crc16_pend <= 1'b0;
+            crc32_pend <= 1'b0;
+        end
+    end
+    assign tx_crc16_en = produce && crc16_pend;
+    assign tx_crc32_en = produce && crc32_pend;
+    assign tx_crc_data = crc_data_q;
 
     // ---- memory and buffer ports ----
     wire in_write = state == C_WRITE;
@@ -493,8 +532,8 @@ module drf_cmd #(
             ack <= 1'b0;
             if (tx_valid && tx_ready) tx_valid <= 1'b0;
             // Counter events of the receiver wait here until the engine adds them (C_IDLE).
-            pend_junk <= pend_junk + {6'd0, junk2, junk1};
-            pend_hdr <= pend_hdr + {3'd0, hdr_err};
+            pend_junk <= pend_junk_d;
+            pend_hdr <= pend_hdr_d;
             case (state)
                 C_ZERO: begin // counters to zero (reset, RESET, STATS with the clear flag)
                     j <= j + 1'b1;
@@ -646,6 +685,7 @@ module drf_cmd #(
                         end
                         OP_WRITE: begin
                             ri <= RI_W7;  // the first read is byte 8
+                            w_go <= 1'b1;  // len >= 12
                             w_vd <= 1'b0;
                             w_full <= 1'b0;
                             state <= C_WRITE;
@@ -698,6 +738,7 @@ module drf_cmd #(
                 end
                 C_WRITE: begin
                     ri <= ri_nx;
+                    if (w_issue) w_go <= {{(16-RIW){1'b0}}, ri_inc + 1'b1} != lenv;
                     w_vd <= w_issue;
                     w_full <= w_vd && w_last;
                     if (w_full) waddr <= waddr + 1'b1;

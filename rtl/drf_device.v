@@ -40,8 +40,8 @@ module drf_device #(
     wire [PAW-1:0] pb_waddr, pb_raddr, rx_raddr, cmd_raddr;
     wire [7:0] pb_wdata, pb_rdata, opcode, tag, tx_crc_data;
     wire [1:0] ev_kind;
-    wire [15:0] len, crc16;
-    wire [7:0] crc32_lo;
+    wire [15:0] len;
+    wire [7:0] crc16_hi, crc16_nlo, crc32_nlo;
 
     drf_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD), .RX_IDLE_CYCLES(RX_IDLE_CYCLES), .PAW(PAW)) u_rx (
         .clk(clk), .rst(rst),
@@ -51,7 +51,7 @@ module drf_device #(
         .ev_valid(ev_valid), .ev_kind(ev_kind), .ev_ack(ev_ack),
         .opcode(opcode), .tag(tag), .len(len), .key_match(key_match), .key_commit(key_commit),
         .tx_crc_init(tx_crc_init), .tx_crc16_en(tx_crc16_en), .tx_crc32_en(tx_crc32_en),
-        .tx_crc_data(tx_crc_data), .crc16(crc16), .crc32_lo(crc32_lo),
+        .tx_crc_data(tx_crc_data), .crc16_hi(crc16_hi), .crc16_nlo(crc16_nlo), .crc32_nlo(crc32_nlo),
         .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err)
     );
 
@@ -78,7 +78,7 @@ module drf_device #(
         .opcode(opcode), .tag(tag), .len(len), .key_match(key_match), .key_commit(key_commit),
         .junk1(junk1), .junk2(junk2), .hdr_err(hdr_err),
         .tx_crc_init(tx_crc_init), .tx_crc16_en(tx_crc16_en), .tx_crc32_en(tx_crc32_en),
-        .tx_crc_data(tx_crc_data), .crc16(crc16), .crc32_lo(crc32_lo),
+        .tx_crc_data(tx_crc_data), .crc16_hi(crc16_hi), .crc16_nlo(crc16_nlo), .crc32_nlo(crc32_nlo),
         .pb_we(pb_we), .pb_waddr(pb_waddr), .pb_wdata(pb_wdata), .pb_re(pb_re), .pb_raddr(cmd_raddr), .pb_rdata(pb_rdata),
         .cmd_valid(cmd_valid), .cmd_op(cmd_op), .cmd_args(cmd_args), .cmd_ready(cmd_ready),
         .cmd_done(cmd_done),

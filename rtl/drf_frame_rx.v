@@ -41,8 +41,9 @@ module drf_frame_rx #(
     input wire tx_crc16_en,
     input wire tx_crc32_en,
     input wire [7:0] tx_crc_data,
-    output reg [15:0] crc16,         // CRC-16/CCITT-FALSE state (the CRC itself)
-    output wire [7:0] crc32_lo,      // CRC-32 state (uninverted: the CRC is ~state), bits 7:0
+    output wire [7:0] crc16_hi,      // bits 15:8 of the CRC-16/CCITT-FALSE state (the CRC itself)
+    output wire [7:0] crc16_nlo,     // bits 7:0 of the CRC-16 state after this cycle's byte
+    output wire [7:0] crc32_nlo,     // the same of the CRC-32 state (uninverted: the CRC is ~state)
     // Counter pulses (statistics of spec 9.10)
     output reg junk1,                // one byte discarded while hunting
     output reg junk2,                // two bytes discarded at once (SYNC0 + a non-SYNC byte)
@@ -109,6 +110,7 @@ module drf_frame_rx #(
     assign pb_raddr = pos_nx[PAW-1:0] ^ {{(PAW-5){1'b0}}, 1'b1, 4'd0};
 
     // The CRC pair: the receiver's while it takes bytes, the response encoder's while it waits.
+    reg [15:0] crc16;
     wire [15:0] crc16_next;
     wire [31:0] crc32_next;
     wire tx = state == S_WAIT;
@@ -118,7 +120,10 @@ module drf_frame_rx #(
     wire crc_init = tx ? tx_crc_init : take && state == S_SYNC1 && in_data == 8'h4E;
     wire crc16_en = tx ? tx_crc16_en : take && state == S_HDR && !(pos[2] && pos[1]);  // pos < 6
     wire crc32_en = tx ? tx_crc32_en : take && (state[2] || state[1]);  // S_HDR and later
-    assign crc32_lo = crc32[7:0];
+    // The response encoder's lazy update (drf_cmd): the states with its pending byte taken in.
+    assign crc16_nlo = crc16_next[7:0];
+    assign crc16_hi = crc16[15:8];
+    assign crc32_nlo = crc32_next[7:0];
     always @(posedge clk) begin
         if (crc_init) begin
             crc16 <= CRC16_SYNC;
