@@ -11,7 +11,7 @@
 #   make bench-link   frames/s and bytes/s through the sim backend; Model A link bytes per image
 #   make hwtest DEVICE=usb:VID:PID   selftest + replay on a board (skips if none answers)
 #   make synth        Yosys + nextpnr for iCEBreaker (UP5K) and ULX3S (ECP5-85F): cells and Fmax
-#   make bitstream-icebreaker   the whole device for the iCEBreaker (UART, 36 MHz PLL): .bin, Fmax
+#   make bitstream-icebreaker   the whole device for the iCEBreaker (UART, 27 MHz PLL): .bin, Fmax
 #   make flash-icebreaker       write it to the board with openFPGALoader (skips if no board)
 #   make install PREFIX=/usr/local   libdorefa, its header and pkg-config file
 #   make clean

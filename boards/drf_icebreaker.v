@@ -1,8 +1,10 @@
 // drf_icebreaker: the accelerator on an iCEBreaker (iCE40UP5K-SG48): drf_device behind the UART of
 // the board's FT2232H (port B), clocked by a PLL from the 12 MHz oscillator.
 //
-// Clock: 12 MHz x 48 / 16 = 36 MHz (icepll -i 12 -o 36; VCO 576 MHz), so the UART runs at exactly
-// 12 clocks per bit at 3 Mbaud, the driver's default rate (libdorefa: usb:0403:6010, interface B).
+// Clock: 12 MHz x 72 / 32 = 27 MHz (icepll -i 12 -o 27; VCO 864 MHz), so the UART runs at exactly
+// 9 clocks per bit at 3 Mbaud, the driver's default rate (libdorefa: usb:0403:6010, interface B).
+// The core alone routes above 40 MHz; the whole device's host side (command engine, receiver)
+// tops out near 30 MHz on the UP5K (docs/perf.md), and 27 MHz is the next multiple of 3 MHz.
 // Reset: held until the PLL locks and for 2^16 cycles after, and while the user button is pressed.
 // LEDs (active low): green = the device is out of reset; red = a UART line error (overrun or
 // framing) was seen since reset.
@@ -15,9 +17,9 @@ module drf_icebreaker #(
     parameter RAW = 10,                 // R and D in EBR
     parameter DAW = 10,
     parameter MAX_PAYLOAD = 136,        // payload buffer and key slots in one EBR
-    parameter CLOCK_HZ = 36000000,
+    parameter CLOCK_HZ = 27000000,
     parameter BAUD = 3000000,
-    parameter RX_IDLE_CYCLES = 360000   // 10 ms inside a frame (spec 8.2 rule 7)
+    parameter RX_IDLE_CYCLES = 270000   // 10 ms inside a frame (spec 8.2 rule 7)
 ) (
     input  wire clk_12m,  // pin 35
     input  wire uart_rx,  // pin 6, from the FT2232H's TXD
@@ -35,8 +37,8 @@ module drf_icebreaker #(
     SB_PLL40_PAD #(
         .FEEDBACK_PATH("SIMPLE"),
         .DIVR(4'd0),
-        .DIVF(7'd47),
-        .DIVQ(3'd4),
+        .DIVF(7'd71),
+        .DIVQ(3'd5),
         .FILTER_RANGE(3'd1)
     ) u_pll (
         .PACKAGEPIN(clk_12m),

@@ -11,7 +11,7 @@
 ICEBREAKER := $(BUILD)/icebreaker
 ICEBREAKER_BIN := $(ICEBREAKER)/drf_icebreaker.bin
 ICEBREAKER_SRC := boards/drf_icebreaker.v $(filter-out rtl/drf_ft245.v,$(sort $(wildcard rtl/*.v)))
-ICEBREAKER_FREQ ?= 36
+ICEBREAKER_FREQ ?= 27
 # Parameters of boards/drf_icebreaker.v to override, e.g. "COLS=2"
 ICEBREAKER_PARAMS ?=
 ICEBREAKER_SEED ?= 1

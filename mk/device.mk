@@ -74,7 +74,7 @@ PHY_VFLAGS = --cc --exe --build -j 2 -O2 --assert -Wall -Irtl \
 
 $(PHY_UART): rtl/drf_uart.v sim/tb_uart.cpp sim/drf_tb.h mk/device.mk
 	@mkdir -p $(BUILD)/obj_uart
-	$(VERILATOR) $(PHY_VFLAGS) --top-module drf_uart -GCLKS_PER_BIT=8 -Mdir $(BUILD)/obj_uart \
+	$(VERILATOR) $(PHY_VFLAGS) --top-module drf_uart -GCLKS_PER_BIT=9 -Mdir $(BUILD)/obj_uart \
 		rtl/drf_uart.v $(abspath sim/tb_uart.cpp) > $(BUILD)/obj_uart/build.log 2>&1 \
 		|| { cat $(BUILD)/obj_uart/build.log; exit 1; }
 
@@ -99,7 +99,7 @@ lint-device:
 		$(VERILATOR) --lint-only -Wall -Irtl --top-module drf_device \
 			$$(for p in $$set; do printf -- '-G%s ' $$p; done) $(DEV_RTL_SRC) || exit 1; \
 	done
-	@for d in 4 16 1250; do \
+	@for d in 4 9 16 1250; do \
 		echo "lint drf_uart CLKS_PER_BIT=$$d"; \
 		$(VERILATOR) --lint-only -Wall --top-module drf_uart -GCLKS_PER_BIT=$$d rtl/drf_uart.v \
 			|| exit 1; \

@@ -16,7 +16,7 @@
 
 namespace {
 
-const int kCpb = 8; // matches -GCLKS_PER_BIT in mk/device.mk
+const int kCpb = 9; // matches -GCLKS_PER_BIT in mk/device.mk (the iCEBreaker's 27 MHz / 3 Mbaud)
 const int kBytes = 3000;
 
 uint64_t rng = 12345;
