@@ -156,9 +156,15 @@ module drf_fgamma #(
     wire [15:0] t_sum = hw + {1'b0, mx} + {15'd0, hmin || (m_x3 && minc)};
     wire [14:0] a_x   = hw[14:0] ^ {15{hw[15]}};
     wire        a_inc = hw[15] && !hmin;
-    wire [15:0] a_cmp = {1'b0, mx} + {1'b0, ~a_x} + {15'd0, minc};  // 2^15 - 1 + m - x
-    wire        a_fold = hv && hscan && !a_cmp[15];
-    wire [14:0] unused_cmp = a_cmp[14:0];  // only the carry is used
+    // The compare's carry, 2^15 - 1 + m - x >= 2^15, by carry select: bits 6:0 in one chain,
+    // bits 14:7 in two (carry in 0 and 1) beside it, so no chain is longer than 8 bits.
+    wire [14:0] a_nx  = ~a_x;
+    wire [7:0]  a_lo  = {1'b0, mx[6:0]} + {1'b0, a_nx[6:0]} + {7'd0, minc};
+    wire [8:0]  a_hi0 = {1'b0, mx[14:7]} + {1'b0, a_nx[14:7]};
+    wire [8:0]  a_hi1 = {1'b0, mx[14:7]} + {1'b0, a_nx[14:7]} + 9'd1;
+    wire        a_cy  = a_lo[7] ? a_hi1[8] : a_hi0[8];
+    wire        a_fold = hv && hscan && !a_cy;
+    wire [22:0] unused_cmp = {a_lo[6:0], a_hi0[7:0], a_hi1[7:0]};  // only the carries are used
 
     // ---------------------------------------------------------------------------------------------
     // Horner and divider share one adder over {rem, qn[23:15]}, with a carry junction between.
