@@ -146,7 +146,7 @@ module drf_fgamma #(
 
     // Max pass, one stage from hw: |sat(g)| = x + inc with x = g[14:0] ^ s (s the sign) and
     // inc = s && g != -32768. The running max m is kept as mx + minc, so |g| is folded without
-    // an adder: mx, minc <= x, inc when x >= m, the carry of one chain over mx and ~x with carry
+    // an adder: mx, minc <= x, inc when x >= m, the carry of mx + ~x with carry
     // in minc. That folds every |g| > m (then x >= m + 1 - inc >= m) and never a |g| < m (as
     // |g| >= x), so m ends as max |g|. In MX3 the t adder forms m = mx + minc (hw is 0 then).
     // After an element read the t adder forms t = sat(g) + m = g + m + (g == -32768). The half
