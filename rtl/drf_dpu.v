@@ -16,8 +16,8 @@
 //     adding (Horner order over bit-plane pairs), otherwise the count is added.
 //   ACC_MAC = 1 (multiply-accumulate): acc += count * w, or acc -= count * w with `sub`, where
 //     w = 2^(p+q) (2^(p+q+1) for the formats whose C doubles the sum, see drf_gemm) is the plane
-//     pair's weight, shared by the array. `first_d` clears the accumulator one cycle ahead of a tile's
-//     first element (drf_gemm leaves a one-cycle gap after each tile for it). This is the form of
+//     pair's weight, shared by the array. `first_d` clears the accumulator one cycle ahead of a
+//     tile's first element (drf_gemm leaves a one-cycle gap after each tile for it). This is the form of
 //     an iCE40 SB_MAC16 in 32-bit accumulate mode (drf_mac), which holds the accumulator at no
 //     logic cost.
 // A bubble (no stream element; its count is not defined) has valid = 0: the Horner accumulator

@@ -42,7 +42,8 @@ module drf_frame_rx #(
     input wire tx_crc32_en,
     input wire [7:0] tx_crc_data,
     output wire [7:0] crc16_hi,      // bits 15:8 of the CRC-16/CCITT-FALSE state (the CRC itself)
-    output wire [7:0] crc16_nlo,     // bits 7:0 of the CRC-16 state after this cycle's byte
+    output wire [7:0] crc16_nlo,     // bits 7:0 of the CRC-16 state with the CRC input byte taken in
+                                     // (tx_crc_data while the response goes out)
     output wire [7:0] crc32_nlo,     // the same of the CRC-32 state (uninverted: the CRC is ~state)
     // Counter pulses (statistics of spec 9.10)
     output reg junk1,                // one byte discarded while hunting

@@ -10,8 +10,8 @@
 //     S S | XOR    | -                | K·n_L·n_R - 2X
 //
 // P = Σ 2^(p+q) popcount(l_p AND r_q), X = the same with XOR (padding masked). With ACC_MAC the
-// DPUs accumulate 2P, -X, -2X (and -SR_j in an SU sum pass) instead, so C = t + b throughout. Both mixed formats
-// use the row sums of R, so there is one kind of sum pass: it counts the R planes alone (DPU op
+// DPUs accumulate 2P, -X, -2X (and -SR_j in an SU sum pass) instead, so C = t + b throughout.
+// Both mixed formats use the row sums of R, so there is one kind of sum pass: it counts the R planes alone (DPU op
 // "b", no L read) for one column band, once per band, with the R tiles outermost. The drain turns
 // the band's sums into corr_j = n_L·SR_j (Horner, n_L·x = 2(…(2x + x)…) + x) before the band's
 // first tile is drained.
@@ -152,7 +152,7 @@ module drf_gemm #(
         bl_m1 <= a_bl[2:0] - 3'd1;
         s_top <= a_bl + a_br - 4'd2;
         s_top_sum <= a_br - 4'd1;
-        ws_top <= a_bl + a_br - 4'd2 + {3'd0, a_fl};
+        ws_top <= s_top + {3'd0, a_fl};
         su_thr_l <= {1'b0, a_bl} + 5'd9;
         su_thr_r <= {1'b0, a_br} + 5'd9;
     end
@@ -341,28 +341,28 @@ module drf_gemm #(
     // after next has it if p_hi == s - 1 now.
     wire       fa_top = ns_top | ({1'b0, ns_phi} == fa_s);
 
-    // The first s of a tile (n_s, its p range n_p0) and the s after it, per kind of tile (regular,
-    // sum pass): constants of the command, registered, so that a tile load only selects by q_sum.
-    // Fields: {p_hi(s - 1) == s - 1, n_s, n_p0, s - 1, p_lo(s - 1), p_hi(s - 1), single, s - 1 == 0,
-    // l_down, n_p0 - 1, n_s == 0}.
-    function [24:0] tile_first(input [3:0] ts, input [2:0] tp);
+    // The first s of a tile (its p range n_p0) and the s after it, per kind of tile (regular, sum
+    // pass): constants of the command, registered, so that a tile load only selects by q_sum.
+    // Fields: {p_hi(s - 1) == s - 1, n_p0, s - 1, p_lo(s - 1), p_hi(s - 1), single, s - 1 == 0,
+    // l_down, n_p0 - 1, s == 0}. (The weights' s starts from s_top_sum / ws_top, see cs.)
+    function [20:0] tile_first(input [3:0] ts, input [2:0] tp);
         reg [3:0] bs;
         reg [2:0] bp, bphi;
         begin
             bs = ts - 4'd1;
             bp = tp - {2'd0, tp != 3'd0};
             bphi = tp - {2'd0, {1'b0, tp} == ts};
-            tile_first = {{1'b0, bphi} == bs, ts, tp, bs, bp, bphi, bp == bphi, bs == 4'd0,
+            tile_first = {{1'b0, bphi} == bs, tp, bs, bp, bphi, bp == bphi, bs == 4'd0,
                           tp != 3'd0, tp - 3'd1, ts == 4'd0};
         end
     endfunction
-    reg  [24:0] tf_reg, tf_sum;
+    reg  [20:0] tf_reg, tf_sum;
     always @(posedge clk) begin
         tf_reg <= tile_first(s_top, bl_m1);
         tf_sum <= tile_first(s_top_sum, 3'd0);
     end
-    wire [24:0] tf = q_sum ? tf_sum : tf_reg;
-    wire        n_szero = tf[0];   // n_s == 0
+    wire [20:0] tf = q_sum ? tf_sum : tf_reg;
+    wire        n_szero = tf[0];   // the tile's first s is 0
 
     always @(posedge clk) begin
         if (tile_load) begin
@@ -370,7 +370,7 @@ module drf_gemm #(
             ns_plo <= tf[12:10];
             ns_phi <= tf[9:7];
             ns_single <= tf[6];
-            ns_top <= tf[24];
+            ns_top <= tf[20];
             ns_szero <= tf[5];
             l_down <= tf[4];
             p_hi_m1 <= tf[3:1];
@@ -388,7 +388,6 @@ module drf_gemm #(
 
     // The next tile (or the first one, during setup), from the current one's registers.
     wire           n_end, n_sum;
-    wire [3:0]     n_s;       // first s of the next tile
     wire [2:0]     n_p0;      // its p_lo = p_hi = bLe - 1
     wire [LAW:0]   n_rem_rows;
     wire [RAW:0]   n_rem_cols;
@@ -439,7 +438,7 @@ module drf_gemm #(
     end
 
     // The next tile's kind (end, sum pass) is registered a cycle ahead, which takes it and the
-    // s-range logic after it (n_s, fb_*) off one path: its inputs (c_run, c_sum, c_more_*) change
+    // s-range logic after it (n_p0, fb_*) off one path: its inputs (c_run, c_sum, c_more_*) change
     // only with a tile_load, and the next tile_load is at least two cycles later (the first after
     // su_done, when they are constant, then `last_ok`).
     reg q_end, q_sum;
@@ -449,7 +448,6 @@ module drf_gemm #(
     end
     assign n_end = q_end;
     assign n_sum = q_sum;
-    assign n_s = tf[23:20];
     assign n_p0 = tf[19:17];
     assign n_rem_rows = y_rem_rows;
     assign n_rem_cols = y_rem_cols;
@@ -889,9 +887,8 @@ module drf_gemm #(
     /* verilator lint_off UNUSED */
     // Reserved bytes, format/mode bits above bit 0 and address bits beyond the memories: the
     // command engine has validated them (spec 8.5, 2.3). Bit 16 of n_L·n_R (< 2^16), the
-    // carry-in bits of two adders, the pipelines' last stages, and a tile's first s (the
-    // weights start from s_top_sum / ws_top instead).
-    wire unused_ok = ^{args, c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4], ctl_sub_next[PCS], n_s};
+    // carry-in bits of two adders and the pipelines' last stages.
+    wire unused_ok = ^{args, c_add[0], acc_sum[0], ctl_s_next[4*PCS +: 4], ctl_sub_next[PCS]};
     /* verilator lint_on UNUSED */
 
 endmodule

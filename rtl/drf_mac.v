@@ -4,14 +4,14 @@
 
 // Behaviour, one clock edge:  acc <= load ? 0 : sub_q ? acc - a * b_q : acc + a * b_q,
 //                             b_q <= b_d,  sub_q <= sub_d.
-// b and sub are registered here (they arrive a cycle early, shared by the array), a is not. This is exactly
-// an iCE40 SB_MAC16 in 32-bit accumulate mode: B input register, 16x16 multiplier without
-// pipeline registers, the two 16-bit adders chained (TOP takes the carry of BOT) into the output
-// register, OLOAD loading the zero on C:D, ADDSUB of both adders from sub_q (the lower adder's
-// carry out is the borrow in a subtraction, so the chained 32-bit subtraction is exact). With DRF_ICE40_DSP defined (the iCE40 synthesis) the
-// primitive is instantiated; tests/mac runs both forms on the same random stimulus under
-// simulation (the primitive taken from Yosys' cells_sim.v). The module stays a hierarchy level of its
-// own in synthesis: Yosys 0.23's ice40_dsp pass otherwise folds the DPU's shadow register into
+// b and sub are registered here (they arrive a cycle early, shared by the array), a is not. This
+// is exactly an iCE40 SB_MAC16 in 32-bit accumulate mode: B input register, 16x16 multiplier
+// without pipeline registers, the two 16-bit adders chained (TOP takes the carry of BOT) into the
+// output register, OLOAD loading the zero on C:D, ADDSUB of both adders from sub_q (the lower
+// adder's carry out is the borrow in a subtraction, so the chained 32-bit subtraction is exact).
+// With DRF_ICE40_DSP defined (the iCE40 synthesis) the primitive is instantiated; `make mac-equiv`
+// (sim/mac_equiv.cpp) runs both forms on the same random stimulus, the primitive taken from
+// Yosys' cells_sim.v. The module stays a hierarchy level of its own in synthesis: Yosys 0.23's ice40_dsp pass otherwise folds the DPU's shadow register into
 // the primitive's output register and shorts it to the drain chain.
 `ifdef DRF_ICE40_DSP
 (* keep_hierarchy *)
@@ -50,9 +50,10 @@ module drf_mac (
 `else
     reg [15:0] b;
     reg [31:0] acc_q;
+    wire [31:0] prod = {9'd0, a} * {16'd0, b};
     always @(posedge clk) begin
         b <= b_d;
-        acc_q <= load ? 32'd0 : sub_q ? acc_q - {9'd0, a} * {16'd0, b} : acc_q + {9'd0, a} * {16'd0, b};
+        acc_q <= load ? 32'd0 : sub_q ? acc_q - prod : acc_q + prod;
     end
     assign acc = acc_q;
 `endif
