@@ -113,8 +113,10 @@ module drf_fgamma #(
     // memory's output goes through a LUT into flip-flops, and the t adder starts from them.
     reg           rv;        // d_rdata holds the data of a read issued last cycle
     reg           rscan;     // ... and it was a max-pass read
-    reg           hv, hscan; // the same for hw, one cycle later
+    reg           hvs, hve;  // hw holds a max-pass read; ... an element read (one cycle later)
     reg [15:0]    hw;        // the i16 read, registered
+    reg [14:0]    a_nx;      // ~x of it (x = g[14:0] ^ sign, see the max pass), registered beside
+                             // hw so that the compare's carry chains start from flip-flops
     wire          hmin = (hw == 16'h8000);  // -32768, read as -32767
 
     // ---------------------------------------------------------------------------------------------
@@ -130,17 +132,18 @@ module drf_fgamma #(
             rhalf <= rp[0];
         rv    <= d_re;
         rscan <= scan;
-        hv    <= rv;
-        hscan <= rscan;
-        if (rv)
+        hvs   <= rv && rscan;
+        hve   <= rv && !rscan;
+        if (rv) begin
             hw <= half;
-        else if (st == ST_MX2)  // the t adder forms m = 0 + mx + minc in MX3
+            a_nx <= ~(half[14:0] ^ {15{half[15]}});
+        end else if (st == ST_MX2)  // the t adder forms m = 0 + mx + minc in MX3
             hw <= 16'd0;
         if (rst) begin
             rv    <= 1'b0;
             rscan <= 1'b0;
-            hv    <= 1'b0;
-            hscan <= 1'b0;
+            hvs   <= 1'b0;
+            hve   <= 1'b0;
         end
     end
 
@@ -150,20 +153,19 @@ module drf_fgamma #(
     // in minc. That folds every |g| > m (then x >= m + 1 - inc >= m) and never a |g| < m (as
     // |g| >= x), so m ends as max |g|. In MX3 the t adder forms m = mx + minc (hw is 0 then).
     // After an element read the t adder forms t = sat(g) + m = g + m + (g == -32768). The half
-    // select feeds hw alone (one logic cell a bit); the sign and -32768 flags come from hw.
+    // select feeds hw and ~x (a_nx, registered beside hw, so that the compare's chains start from
+    // flip-flops); the sign and -32768 flags come from hw.
     wire [15:0] half  = rhalf ? d_rdata[31:16] : d_rdata[15:0];
     wire        m_x3  = (st == ST_MX3);
     wire [15:0] t_sum = hw + {1'b0, mx} + {15'd0, hmin || (m_x3 && minc)};
-    wire [14:0] a_x   = hw[14:0] ^ {15{hw[15]}};
     wire        a_inc = hw[15] && !hmin;
     // The compare's carry, 2^15 - 1 + m - x >= 2^15, by carry select: bits 6:0 in one chain,
     // bits 14:7 in two (carry in 0 and 1) beside it, so no chain is longer than 8 bits.
-    wire [14:0] a_nx  = ~a_x;
     wire [7:0]  a_lo  = {1'b0, mx[6:0]} + {1'b0, a_nx[6:0]} + {7'd0, minc};
     wire [8:0]  a_hi0 = {1'b0, mx[14:7]} + {1'b0, a_nx[14:7]};
     wire [8:0]  a_hi1 = {1'b0, mx[14:7]} + {1'b0, a_nx[14:7]} + 9'd1;
     wire        a_cy  = a_lo[7] ? a_hi1[8] : a_hi0[8];
-    wire        a_fold = hv && hscan && !a_cy;
+    wire        a_fold = hvs && !a_cy;
     wire [22:0] unused_cmp = {a_lo[6:0], a_hi0[7:0], a_hi1[7:0]};  // only the carries are used
 
     // ---------------------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ module drf_fgamma #(
     wire [15:0]   unused_frac = q_plus_u[15:0];
 
     always @(posedge clk) begin
-        if ((hv && !hscan) || m_x3)
+        if (hve || m_x3)
             t <= t_sum;
         else if (hor && cnt[3:0] == g_bits)
             t <= 16'd0;
@@ -288,7 +290,7 @@ module drf_fgamma #(
         // and MX2, so the compare's carry goes through one LUT into the enable and the data of
         // mx (the other loads are decoded from the state alone).
         if (a_fold || mx_ld) begin
-            mx   <= a_fold ? a_x : mx_alt;
+            mx   <= a_fold ? ~a_nx : mx_alt;
             minc <= a_fold && a_inc;
         end
         if (rst) begin
