@@ -8,6 +8,7 @@
 #   make lint         verilator --lint-only -Wall on every shipped parameter set
 #   make bench        golden-model GEMM throughput (bit-serial vs naive)
 #   make bench-rtl    RTL GEMM cycles vs ideal on a 256x1152x256 GEMM (Verilated)
+#   make bench-lane   iCE40 cells of DPU lane variants (AND-only, carry-chain popcount) and ops/cell
 #   make bench-link   frames/s and bytes/s through the sim backend; Model A link bytes per image
 #   make hwtest DEVICE=usb:VID:PID   selftest + replay on a board (skips if none answers)
 #   make synth        Yosys + nextpnr for iCEBreaker (UP5K) and ULX3S (ECP5-85F): cells and Fmax
@@ -22,6 +23,8 @@ CXX ?= c++
 PKG_CONFIG ?= pkg-config
 VERILATOR ?= verilator
 BUILD ?= build
+# Yosys' data directory: the iCE40 primitives' simulation models (mac-equiv, bench-lane)
+YOSYS_SHARE ?= $(shell yosys-config --datdir 2>/dev/null || echo /usr/share/yosys)
 
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)

@@ -1,6 +1,5 @@
 # drf_mac equivalence: the behavioural accumulator against the iCE40 SB_MAC16 it stands for
 # (sim/mac_equiv.cpp; the primitive's simulation model comes from Yosys' cells_sim.v).
-YOSYS_SHARE ?= $(shell yosys-config --datdir 2>/dev/null || echo /usr/share/yosys)
 MAC_DIR := $(BUILD)/mac_equiv
 MAC_EQUIV := $(MAC_DIR)/mac_equiv
 
