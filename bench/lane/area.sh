@@ -31,11 +31,12 @@ row() { # label cells [ops]
 echo "bench-lane: iCE40 UP5K logic cells, each module packed alone (accumulators in an SB_MAC16)"
 row "DPU as shipped: op select, Wallace tree, shadow" \
     "$(cells dpu drf_dpu 'chparam -set ACC_MAC 1 drf_dpu;' $rtl)" ops
-row "DPU with the op tied to AND" "$(cells dpu_and lane_dpu_and '' $rtl $lanes)" ops
+row "DPU with the op tied to AND" \
+    "$(cells dpu_and lane_and 'chparam -set CARRY 0 lane_and;' $rtl $lanes)" ops
 row "AND-only lane, carry-chain popcount, shadow" \
-    "$(cells carry lane_and_carry '' $rtl $lanes)" ops
+    "$(cells carry lane_and '' $rtl $lanes)" ops
 row "AND-only lane, carry-chain popcount, no shadow (1 DPU)" \
-    "$(cells carry_direct lane_and_carry 'chparam -set SHADOW 0 lane_and_carry;' $rtl $lanes)" ops
+    "$(cells carry_direct lane_and 'chparam -set SHADOW 0 lane_and;' $rtl $lanes)" ops
 row "compressor: AND + Wallace tree (count registered)" \
     "$(cells wallace lane_and_wallace '' $rtl $lanes)"
 row "compressor: AND in the carry chains (combinational)" \

@@ -1,30 +1,6 @@
 // Lane variants for `make bench-lane` (an area experiment on the iCE40, see docs/perf.md).
 `default_nettype none
 
-// The shipped DPU with its per-bit op tied to AND (u = 0, v = 1): what an AND-only lane saves
-// while keeping the Wallace tree, its input register and the shadow.
-module lane_dpu_and (
-    input  wire        clk,
-    input  wire [63:0] a,
-    input  wire [63:0] b,
-    input  wire        first_d,
-    input  wire        cap_d,
-    input  wire        chain_shift_d,
-    input  wire [15:0] w_d,
-    input  wire        sub_d,
-    input  wire [31:0] chain_in,
-    output wire [31:0] shadow
-);
-    drf_dpu #(
-        .POPCOUNT_STAGES(3),
-        .ACC_MAC(1)
-    ) u_dpu (
-        .clk(clk), .a(a), .b(b), .u(64'd0), .v(~64'd0), .valid_d(1'b1), .first_d(first_d),
-        .shift_d(1'b0), .cap_d(cap_d), .chain_shift_d(chain_shift_d), .w_d(w_d), .sub_d(sub_d),
-        .chain_in(chain_in), .shadow(shadow)
-    );
-endmodule
-
 // AND and the Wallace tree alone (count registered, no input register): the compressor to beat.
 module lane_and_wallace (
     input  wire        clk,
@@ -39,10 +15,14 @@ module lane_and_wallace (
     );
 endmodule
 
-// An AND-only lane: the carry-chain AND-popcount (gen_and_popcount.py, combinational, count
-// registered), the SB_MAC16 accumulator and, with SHADOW = 1, the DPU's 32-bit drain shadow.
-module lane_and_carry #(
-    parameter SHADOW = 1  // 0: the drain reads the accumulator (a single-DPU array)
+// An AND-only lane, accumulating in an SB_MAC16 (drf_mac).
+//   CARRY = 0: the shipped DPU with its per-bit op tied to AND (u = 0, v = 1); the Wallace tree,
+//              its input register and the shadow stay. What AND-only alone saves.
+//   CARRY = 1: the carry-chain AND-popcount (gen_and_popcount.py, combinational, count
+//              registered) and, with SHADOW = 1, the DPU's 32-bit drain shadow.
+module lane_and #(
+    parameter CARRY = 1,  // see above
+    parameter SHADOW = 1  // CARRY = 1 only; 0: the drain reads the accumulator (a one-DPU array)
 ) (
     input  wire        clk,
     input  wire [63:0] a,
@@ -55,31 +35,44 @@ module lane_and_carry #(
     input  wire [31:0] chain_in,
     output wire [31:0] shadow
 );
-    wire [6:0] count;
-    reg  [6:0] count_q;
-    and_popcount_carry u_popcount (.a(a), .b(b), .count(count));
-    always @(posedge clk)
-        count_q <= count;
-
-    wire [31:0] acc;
-    drf_mac u_mac (.clk(clk), .load(first_d), .a(count_q), .b_d(w_d), .sub_d(sub_d), .acc(acc));
-
     generate
-        if (SHADOW != 0) begin : g_shadow
-            reg        cap, chain_shift;
-            reg [31:0] shadow_q;
-            always @(posedge clk) begin
-                cap <= cap_d;
-                chain_shift <= chain_shift_d;
-                if (cap)
-                    shadow_q <= acc;
-                else if (chain_shift)
-                    shadow_q <= chain_in;
+        if (CARRY == 0) begin : g_dpu
+            drf_dpu #(
+                .POPCOUNT_STAGES(3),
+                .ACC_MAC(1)
+            ) u_dpu (
+                .clk(clk), .a(a), .b(b), .u(64'd0), .v(~64'd0), .valid_d(1'b1),
+                .first_d(first_d), .shift_d(1'b0), .cap_d(cap_d), .chain_shift_d(chain_shift_d),
+                .w_d(w_d), .sub_d(sub_d), .chain_in(chain_in), .shadow(shadow)
+            );
+        end else begin : g_carry
+            wire [6:0] count;
+            reg  [6:0] count_q;
+            and_popcount_carry u_popcount (.a(a), .b(b), .count(count));
+            always @(posedge clk)
+                count_q <= count;
+
+            wire [31:0] acc;
+            drf_mac u_mac (
+                .clk(clk), .load(first_d), .a(count_q), .b_d(w_d), .sub_d(sub_d), .acc(acc)
+            );
+
+            if (SHADOW != 0) begin : g_shadow
+                reg        cap, chain_shift;
+                reg [31:0] shadow_q;
+                always @(posedge clk) begin
+                    cap <= cap_d;
+                    chain_shift <= chain_shift_d;
+                    if (cap)
+                        shadow_q <= acc;
+                    else if (chain_shift)
+                        shadow_q <= chain_in;
+                end
+                assign shadow = shadow_q;
+            end else begin : g_direct
+                assign shadow = acc;
+                wire unused = ^{cap_d, chain_shift_d, chain_in};
             end
-            assign shadow = shadow_q;
-        end else begin : g_direct
-            assign shadow = acc;
-            wire unused = ^{cap_d, chain_shift_d, chain_in};
         end
     endgenerate
 endmodule
