@@ -24,12 +24,16 @@
 // holds, and drf_gemm gives it the weight w = 0. Values stay below 2^31 (spec 3.1), so 32 bits
 // never wrap.
 //
-// The shadow register takes the accumulator on `cap` (the cycle after the tile's last word was
-// added, while the next tile already loads the accumulator) and otherwise shifts along the drain
-// chain on `chain_shift`: chain_in is the next DPU's shadow, so the array drains through one port.
+// With SHADOW = 1 the shadow register takes the accumulator on `cap` (the cycle after the tile's
+// last word was added, while the next tile already loads the accumulator) and otherwise shifts
+// along the drain chain on `chain_shift`: chain_in is the next DPU's shadow, so the array drains
+// through one port. With SHADOW = 0 (an array of one DPU) `shadow` is the accumulator itself: it
+// holds between tiles, and drf_gemm keeps the next tile's first element away from it until the
+// drain has read it; cap_d, chain_shift_d and chain_in are not used.
 module drf_dpu #(
     parameter POPCOUNT_STAGES = 3, // popcount pipeline stages (operands to accumulator)
-    parameter ACC_MAC = 0          // 1: multiply-accumulate by w (see above)
+    parameter ACC_MAC = 0,         // 1: multiply-accumulate by w (see above)
+    parameter SHADOW = 1           // 0: no shadow register, `shadow` is the accumulator
 ) (
     input  wire        clk,
     // Operands and per-bit control (stage 0)
@@ -47,7 +51,7 @@ module drf_dpu #(
     input  wire [15:0] w_d,        // ACC_MAC: weight of the element one cycle later
     input  wire        sub_d,      // ACC_MAC: ... and whether it is subtracted
     input  wire [31:0] chain_in,
-    output reg  [31:0] shadow
+    output wire [31:0] shadow
 );
 
     wire [63:0] x = (v & ~u & a & b) | (u & ~v & (a ^ b)) | (u & v & b);
@@ -60,12 +64,6 @@ module drf_dpu #(
         .x    (x),
         .count(count)
     );
-
-    (* keep *) reg cap, chain_shift;
-    always @(posedge clk) begin
-        cap <= cap_d;
-        chain_shift <= chain_shift_d;
-    end
 
     wire [31:0] acc;
     generate
@@ -99,12 +97,26 @@ module drf_dpu #(
         end
     endgenerate
 
-    always @(posedge clk) begin
-        if (cap)
-            shadow <= acc;
-        else if (chain_shift)
-            shadow <= chain_in;
-    end
+    generate
+        if (SHADOW != 0) begin : g_shadow
+            (* keep *) reg cap, chain_shift;
+            reg [31:0] shadow_q;
+            always @(posedge clk) begin
+                cap <= cap_d;
+                chain_shift <= chain_shift_d;
+                if (cap)
+                    shadow_q <= acc;
+                else if (chain_shift)
+                    shadow_q <= chain_in;
+            end
+            assign shadow = shadow_q;
+        end else begin : g_acc
+            assign shadow = acc;
+            /* verilator lint_off UNUSED */
+            wire unused_c = ^{cap_d, chain_shift_d, chain_in};
+            /* verilator lint_on UNUSED */
+        end
+    endgenerate
 
 endmodule
 

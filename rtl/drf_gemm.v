@@ -26,13 +26,24 @@
 // tile's position (n_*) is combinational from the current tile's registers; a tile lasts at
 // least two cycles.
 //
+// One DPU (E = 1): no shadow. The drain reads the accumulator itself, which holds its value
+// between tiles (bubbles add nothing) until the next tile's first element reaches it: the first
+// element of a tile issued in t' loads it at the end of t'+1+PCS (Horner) or clears it at the end
+// of t'+PCS (ACC_MAC). The drain starts a cycle earlier than above, in t+1+PCS of the last
+// element, and reads the accumulator in t+2+PCS (WRITE32, ACC64) or in t+2+PCS .. t+1+PCS+bL (a
+// sum pass's Horner steps). So the next tile's first element is held for `hold` cycles after the
+// last element's issue: ACC_MAC + bL - 1 after a sum pass, ACC_MAC after any other tile, the
+// same as with shadows (ACC_MAC's gap). `last` stays behind ld_cnt (one tile in the drain's
+// queue).
+//
 // Drain, per shadow value in row-major order (through the DPU chain), skipping rows >= M and
 // columns >= N of edge tiles; the chain head is taken in cycle T, C is ready in T+1:
 //   WRITE32: 1 cycle per element: D write issued at T+2.
 //   ACC64:   2 cycles per element: scale·C (a 32 x 16 signed multiply) at T+2, its words
 //            registered in T+3 and T+4, read lo at T+3 and hi at T+4, write lo + prod_lo at T+5
 //            and hi + prod_hi + carry at T+6.
-//   sum:     n_L cycles per column, the first COLS values only (row 0).
+//   sum:     bL cycles per column (Horner steps of n_L·SR_j, each reads the head), the first
+//            COLS values only (row 0).
 //
 // Setup after start: 19 cycles of shift-adds (KW·P_M, KW·P_N, plane bases), where
 // P_M, P_N are the row pitches (M, N rounded up to multiples of 8, spec 2.1). The arguments are
@@ -74,7 +85,9 @@ module drf_gemm #(
 
     localparam PCS = POPCOUNT_STAGES;
     localparam E = ROWS * COLS;                     // shadow values per tile
-    localparam DC = PCS + 2;                        // issue of `last` to capture, cycles
+    localparam SHADOW = E > 1 ? 1 : 0;              // 0: the drain reads the one accumulator
+    localparam DS = SHADOW != 0 ? PCS + 1 : PCS;    // ctl_last stage at which the drain starts
+    localparam DC = DS + 1;                         // issue of `last` to the drain's start, cycles
     localparam LD_W32 = (E > DC ? E : DC) - 1;      // ld_cnt after a WRITE32 tile's last
     localparam LD_A64 = (2 * E > DC ? 2 * E : DC) - 1;  // ... after an ACC64 tile's last
     localparam RB = ROWS > 1 ? $clog2(ROWS) : 1;    // drain row counter bits
@@ -98,6 +111,7 @@ module drf_gemm #(
     localparam [11:0] LD_W32_C = LD_W32_32[11:0];
     localparam [11:0] LD_A64_C = LD_A64_32[11:0];
     localparam [11:0] DC_C = DC_32[11:0];
+    localparam [3:0] HOLD_MAC = ACC_MAC != 0 ? 4'd1 : 4'd0;
 
     localparam [1:0] ST_IDLE = 2'd0, ST_SETUP = 2'd1, ST_RUN = 2'd2;
     localparam [4:0] SU_DONE = 5'd18;  // last setup cycle: the first tile is loaded
@@ -283,18 +297,43 @@ module drf_gemm #(
     reg [11:0]     ld_cnt;    // cycles until a `last` may be issued
     reg            last_ok;   // ld_cnt is 0 and the next tile (n_*) is ready
 
-    // ACC_MAC: one idle cycle after each tile's last element, in which the accumulators clear.
-    reg  gap;
-    wire issue = c_run & ~gap & (~c_last | last_ok);
+    // After a tile's last element the next tile's first waits `hold` cycles. With ACC_MAC one
+    // (the gap), in which the accumulators clear. With one DPU (E == 1) the drain reads the
+    // accumulator, so the first element must not reach it before the drain's last read (see the
+    // header): ACC_MAC + bL - 1 cycles after a sum pass, ACC_MAC after any other tile.
+    reg  hold;
+    wire issue = c_run & ~hold & (~c_last | last_ok);
     reg  su_done;             // the last setup cycle
-    always @(posedge clk) begin
+    always @(posedge clk)
         su_done <= ~rst && state == ST_SETUP && su_t == SU_DONE - 5'd1;
-        gap <= ACC_MAC != 0 && ~rst && issue && c_last;
-    end
-    // A tile loads its registers on `tile_load`. With ACC_MAC that is the gap cycle, one cycle
-    // after the last element's issue (or after su_done): the load enable then comes straight from
-    // a flip-flop to the ~150 tile registers instead of through the issue logic. Without ACC_MAC
-    // there is no gap and the load is the cycle of the last issue.
+    generate
+        if (E == 1) begin : g_hold
+            // after a sum pass bL - 1 + ACC_MAC cycles (bL is 1 .. 8), else ACC_MAC
+            wire [3:0] hold_sum = ACC_MAC != 0 ? a_bl : {1'b0, bl_m1};
+            wire [3:0] hold_len = c_sum ? hold_sum : HOLD_MAC;
+            reg  [3:0] hold_cnt;   // hold cycles left, this one included
+            always @(posedge clk) begin
+                if (issue && c_last) begin
+                    hold_cnt <= hold_len;
+                    hold <= hold_len != 4'd0;
+                end else begin
+                    hold_cnt <= hold_cnt - {3'd0, hold_cnt != 4'd0};
+                    hold <= hold_cnt > 4'd1;
+                end
+                if (rst) begin
+                    hold_cnt <= 4'd0;
+                    hold <= 1'b0;
+                end
+            end
+        end else begin : g_gap
+            always @(posedge clk)
+                hold <= ACC_MAC != 0 && ~rst && issue && c_last;
+        end
+    endgenerate
+    // A tile loads its registers on `tile_load`. With ACC_MAC that is the gap (the first hold
+    // cycle), one cycle after the last element's issue (or after su_done): the load enable then
+    // comes straight from a flip-flop to the ~150 tile registers instead of through the issue
+    // logic. Without ACC_MAC there is no gap and the load is the cycle of the last issue.
     wire tile_event = su_done | (issue & c_last);
     reg  tile_event_q;
     always @(posedge clk)
@@ -601,7 +640,7 @@ module drf_gemm #(
     reg [PCS:0]   ctl_v;      // bit d: an element was issued d + 1 cycles ago (else a bubble)
     reg [PCS:0]   ctl_first;  // ... and it was a tile's first
     reg [PCS:0]   ctl_shift;
-    reg [PCS+1:0] ctl_last;
+    reg [DS:0]    ctl_last;
     reg [4*PCS-1:0] ctl_s;    // ACC_MAC: s of the element issued d + 1 cycles ago at [4d +: 4]
     wire [4*PCS+3:0] ctl_s_next = {ctl_s, cs};
     // ACC_MAC: its weight 2^s one cycle early, 0 for a bubble
@@ -610,7 +649,9 @@ module drf_gemm #(
     // (-SR_j); so C is the accumulator plus b, without an inversion (see the drain).
     reg [PCS-1:0] ctl_sub;
     wire [PCS:0]  ctl_sub_next = {ctl_sub, c_sum ? a_fl : a_fr};
-    wire          cap = ctl_last[PCS+1];
+    // The drain starts: the shadows capture the tile's values (with E == 1 the last element is
+    // being added, and the drain's first take reads the accumulator in the next cycle).
+    wire          d_start = ctl_last[DS];
 
     always @(posedge clk) begin
         for (hb = 0; hb < 64; hb = hb + 1) begin
@@ -620,7 +661,7 @@ module drf_gemm #(
         ctl_v <= {ctl_v[PCS-1:0], issue};
         ctl_first <= {ctl_first[PCS-1:0], issue & c_first};
         ctl_shift <= {ctl_shift[PCS-1:0], issue & c_shift};
-        ctl_last <= {ctl_last[PCS:0], issue & c_last};
+        ctl_last <= {ctl_last[DS-1:0], issue & c_last};
         ctl_s <= ctl_s_next[4*PCS-1:0];
         ctl_sub <= ctl_sub_next[PCS-1:0];
         array_busy <= issue & ~c_sum;
@@ -628,7 +669,7 @@ module drf_gemm #(
             ctl_v <= {(PCS + 1){1'b0}};
             ctl_first <= {(PCS + 1){1'b0}};
             ctl_shift <= {(PCS + 1){1'b0}};
-            ctl_last <= {(PCS + 2){1'b0}};
+            ctl_last <= {(DS + 1){1'b0}};
             array_busy <= 1'b0;
         end
     end
@@ -647,7 +688,7 @@ module drf_gemm #(
             pend_rmask <= c_rmask;
             pend_cmask <= c_cmask;
             pend_dtile <= dtile;
-        end else if (cap) begin
+        end else if (d_start) begin
             pend_v <= 1'b0;
         end
         if (rst)
@@ -669,7 +710,8 @@ module drf_gemm #(
                 localparam IDX = gi * COLS + gj;
                 drf_dpu #(
                     .POPCOUNT_STAGES(PCS),
-                    .ACC_MAC(ACC_MAC)
+                    .ACC_MAC(ACC_MAC),
+                    .SHADOW(SHADOW)
                 ) u_dpu (
                     .clk        (clk),
                     .a          (l_rd_data[64*gi +: 64]),
@@ -717,7 +759,7 @@ module drf_gemm #(
     reg       nd_act, nd_sum, nd_ph;
     reg [2:0] nd_h;
     // The column after this cycle: it addresses cmem one cycle ahead.
-    wire [CB-1:0] nd_c = cap ? {CB{1'b0}} :
+    wire [CB-1:0] nd_c = d_start ? {CB{1'b0}} :
                          sum_take || (el_done && d_c != COL_LAST) ? d_c + 1'b1 :
                          el_done ? {CB{1'b0}} : d_c;
     always @* begin
@@ -725,7 +767,7 @@ module drf_gemm #(
         nd_sum = d_sum;
         nd_ph = d_ph;
         nd_h = d_h;
-        if (cap) begin
+        if (d_start) begin
             nd_act = 1'b1;
             nd_sum = pend_sum;
             nd_ph = 1'b0;
@@ -755,7 +797,7 @@ module drf_gemm #(
         d_ph <= nd_ph;
         d_h <= nd_h;
         take_q <= take_d;
-        if (cap) begin
+        if (d_start) begin
             d_rmask <= pend_rmask;
             d_cmask <= pend_cmask;
             d_r <= {RB{1'b0}};
@@ -809,7 +851,7 @@ module drf_gemm #(
         inv_t <= PLAIN & (a_fl | a_fr) & ~nd_sum;
         c_cin <= PLAIN & a_fr & ~nd_sum;
         sel_corr <= needs_sum & ~nd_sum;
-        if (sum_step & ~sum_take & ~cap)
+        if (sum_step & ~sum_take & ~d_start)
             d_y <= {c_out[30:0], 1'b0};
         else
             d_y <= 32'd0;

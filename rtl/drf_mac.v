@@ -11,7 +11,8 @@
 // adder's carry out is the borrow in a subtraction, so the chained 32-bit subtraction is exact).
 // With DRF_ICE40_DSP defined (the iCE40 synthesis) the primitive is instantiated; `make mac-equiv`
 // (sim/mac_equiv.cpp) runs both forms on the same random stimulus, the primitive taken from
-// Yosys' cells_sim.v. The module stays a hierarchy level of its own in synthesis: Yosys 0.23's ice40_dsp pass otherwise folds the DPU's shadow register into
+// Yosys' cells_sim.v. The module stays a hierarchy level of its own in synthesis: Yosys 0.23's
+// ice40_dsp pass otherwise folds the DPU's shadow register (an array of more than one DPU) into
 // the primitive's output register and shorts it to the drain chain.
 `ifdef DRF_ICE40_DSP
 (* keep_hierarchy *)

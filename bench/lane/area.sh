@@ -31,6 +31,8 @@ row() { # label cells [ops]
 echo "bench-lane: iCE40 UP5K logic cells, each module packed alone (accumulators in an SB_MAC16)"
 row "DPU as shipped: op select, Wallace tree, shadow" \
     "$(cells dpu drf_dpu 'chparam -set ACC_MAC 1 drf_dpu;' $rtl)" ops
+row "DPU as a one-DPU array builds it (no shadow)" \
+    "$(cells dpu_direct drf_dpu 'chparam -set ACC_MAC 1 -set SHADOW 0 drf_dpu;' $rtl)" ops
 row "DPU with the op tied to AND" \
     "$(cells dpu_and lane_and 'chparam -set CARRY 0 lane_and;' $rtl $lanes)" ops
 row "AND-only lane, carry-chain popcount, shadow" \
