@@ -171,7 +171,8 @@ bench-rtl:
 
 # Every parameter set we ship: simulation, iCEBreaker (UP5K), ULX3S (ECP5-85F), and corner shapes.
 LINT_SETS = "$(SIM_PARAMS)" "$(SYNTH_ICE40_PARAMS)" "$(SYNTH_ECP5_PARAMS)" \
-	"ROWS=1 COLS=1 LAW=8 RAW=8 DAW=8" "ROWS=2 COLS=8 LAW=10 RAW=12 DAW=12"
+	"ROWS=1 COLS=1 LAW=8 RAW=8 DAW=8" "ROWS=2 COLS=8 LAW=10 RAW=12 DAW=12" \
+	"ROWS=2 COLS=1 LAW=14 RAW=10 DAW=10 ACC_MAC=0"
 lint:
 	@for set in $(LINT_SETS); do \
 		echo "lint drf_core $$set"; \
