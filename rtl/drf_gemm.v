@@ -144,9 +144,10 @@ module drf_gemm #(
     wire        needs_sum = a_fl ^ a_fr;
     wire [DAW-1:0] esz = {{(DAW-2){1'b0}}, a_acc64, ~a_acc64};         // D words per element
     wire [DAW-1:0] ldc_w = a_acc64 ? {a_ldc[DAW-2:0], 1'b0} : a_ldc;    // row pitch in words
-    // Drain cycles of a sum tile; one more with a single column, whose corr word is written in the
-    // sum drain's last cycle: the next drain's first read of it (column 0) must come after that.
-    wire [11:0]    sum_len = COLS_C * {8'd0, a_bl} + (COLS == 1 ? 12'd1 : 12'd0);
+    // Drain cycles of a sum tile; one more for a column of several DPUs, whose one corr word is
+    // written in the sum drain's last cycle: the next drain's first read of it must come after
+    // that. (A single DPU holds its next tile for the sum drain instead, see `hold`.)
+    wire [11:0]    sum_len = COLS_C * {8'd0, a_bl} + (COLS == 1 && E > 1 ? 12'd1 : 12'd0);
 
     // Constants of the command, derived from the latched arguments. They are registers so that
     // no timing path runs through their arithmetic; they settle during setup.
