@@ -24,10 +24,8 @@
 // holds, and drf_gemm gives it the weight w = 0. Values stay below 2^31 (spec 3.1), so 32 bits
 // never wrap.
 //
-// With SHADOW = 1 the shadow register takes the accumulator on `cap` (the cycle after the tile's
-// last word was added, while the next tile already loads the accumulator) and otherwise shifts
-// along the drain chain on `chain_shift`: chain_in is the next DPU's shadow, so the array drains
-// through one port. With SHADOW = 0 (an array of one DPU) `shadow` is the accumulator itself: it
+// With SHADOW = 1 a drf_shadow register takes the accumulator at the end of each tile and drains it
+// along the chain of the array's shadows (chain_in is the next DPU's). With SHADOW = 0 (an array of one DPU) `shadow` is the accumulator itself: it
 // holds between tiles, and drf_gemm keeps the next tile's first element away from it until the
 // drain has read it; cap_d, chain_shift_d and chain_in are not used.
 module drf_dpu #(
@@ -99,17 +97,14 @@ module drf_dpu #(
 
     generate
         if (SHADOW != 0) begin : g_shadow
-            (* keep *) reg cap, chain_shift;
-            reg [31:0] shadow_q;
-            always @(posedge clk) begin
-                cap <= cap_d;
-                chain_shift <= chain_shift_d;
-                if (cap)
-                    shadow_q <= acc;
-                else if (chain_shift)
-                    shadow_q <= chain_in;
-            end
-            assign shadow = shadow_q;
+            drf_shadow u_shadow (
+                .clk          (clk),
+                .cap_d        (cap_d),
+                .chain_shift_d(chain_shift_d),
+                .acc          (acc),
+                .chain_in     (chain_in),
+                .shadow       (shadow)
+            );
         end else begin : g_acc
             assign shadow = acc;
             /* verilator lint_off UNUSED */

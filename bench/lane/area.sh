@@ -6,7 +6,7 @@
 set -e
 dir=$1
 : "${YOSYS:=yosys}" "${NEXTPNR_ICE40:=nextpnr-ice40}"
-rtl="rtl/drf_dpu.v rtl/drf_popcount64.v rtl/drf_mac.v"
+rtl="rtl/drf_dpu.v rtl/drf_popcount64.v rtl/drf_mac.v rtl/drf_shadow.v"
 lanes="bench/lane/lanes.v $dir/and_popcount_carry.v"
 
 cells() { # name top chparam files...

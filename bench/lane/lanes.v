@@ -58,17 +58,10 @@ module lane_and #(
             );
 
             if (SHADOW != 0) begin : g_shadow
-                reg        cap, chain_shift;
-                reg [31:0] shadow_q;
-                always @(posedge clk) begin
-                    cap <= cap_d;
-                    chain_shift <= chain_shift_d;
-                    if (cap)
-                        shadow_q <= acc;
-                    else if (chain_shift)
-                        shadow_q <= chain_in;
-                end
-                assign shadow = shadow_q;
+                drf_shadow u_shadow (
+                    .clk(clk), .cap_d(cap_d), .chain_shift_d(chain_shift_d), .acc(acc),
+                    .chain_in(chain_in), .shadow(shadow)
+                );
             end else begin : g_direct
                 assign shadow = acc;
                 wire unused = ^{cap_d, chain_shift_d, chain_in};
