@@ -23,8 +23,6 @@ CXX ?= c++
 PKG_CONFIG ?= pkg-config
 VERILATOR ?= verilator
 BUILD ?= build
-# Yosys' data directory: the iCE40 primitives' simulation models (mac-equiv, bench-lane)
-YOSYS_SHARE ?= $(shell yosys-config --datdir 2>/dev/null || echo /usr/share/yosys)
 
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
@@ -63,6 +61,16 @@ all: $(LIBREF) $(DOREFA) $(TEST_RUNNER)
 # order after the co-simulation, before the check runner).
 TEST_DEPS :=
 TEST_STEPS := lint
+# An iCE40 primitive's simulation model, taken from Yosys' cells_sim.v without its timing (specify)
+# blocks and with its optional default-input macro empty: $(ICE40_SIM)/SB_MAC16.v and so on, for
+# the equivalence checks against the behavioural forms (mac-equiv, bench-lane).
+YOSYS_SHARE ?= $(shell yosys-config --datdir 2>/dev/null || echo /usr/share/yosys)
+ICE40_SIM := $(BUILD)/ice40_sim
+$(ICE40_SIM)/%.v: $(YOSYS_SHARE)/ice40/cells_sim.v
+	@mkdir -p $(dir $@)
+	{ printf '`ifndef ICE40_DEFAULT_ASSIGNMENT_0\n`define ICE40_DEFAULT_ASSIGNMENT_0\n`endif\n'; \
+	  awk '/^module $* /,/^endmodule/' $< | awk '/specify/{s=1} !s{print} /endspecify/{s=0}'; } > $@
+
 include $(sort $(wildcard mk/*.mk))
 
 help:

@@ -4,22 +4,16 @@
 LANE_DIR := $(BUILD)/lane
 LANE_POPCOUNT := $(LANE_DIR)/and_popcount_carry.v
 LANE_CHECK := $(LANE_DIR)/check/lane_check
+LANE_PRIMS := $(ICE40_SIM)/SB_LUT4.v $(ICE40_SIM)/SB_CARRY.v
 
 $(LANE_POPCOUNT): bench/lane/gen_and_popcount.py
 	@mkdir -p $(dir $@)
 	python3 $< 64 17 > $@.tmp && mv $@.tmp $@
 
-# SB_LUT4 and SB_CARRY from Yosys' simulation models (their default-input macro left empty)
-$(LANE_DIR)/sb_prims.v: $(YOSYS_SHARE)/ice40/cells_sim.v
-	@mkdir -p $(dir $@)
-	{ echo '`define ICE40_DEFAULT_ASSIGNMENT_0'; \
-	  awk '/^module SB_(LUT4|CARRY) /,/^endmodule/' $< | awk '/specify/{s=1} !s{print} /endspecify/{s=0}'; \
-	} > $@
-
-$(LANE_CHECK): bench/lane/check.cpp tests/test_util.h $(LANE_POPCOUNT) $(LANE_DIR)/sb_prims.v
+$(LANE_CHECK): bench/lane/check.cpp tests/test_util.h $(LANE_POPCOUNT) $(LANE_PRIMS)
 	@mkdir -p $(dir $@)
 	$(VERILATOR) --cc -O3 -Wno-fatal --prefix Vand_popcount_carry --top-module and_popcount_carry \
-		-Mdir $(dir $@) $(LANE_POPCOUNT) $(LANE_DIR)/sb_prims.v > $(dir $@)verilate.log 2>&1 \
+		-Mdir $(dir $@) $(LANE_POPCOUNT) $(LANE_PRIMS) > $(dir $@)verilate.log 2>&1 \
 		|| { cat $(dir $@)verilate.log; exit 1; }
 	$(MAKE) -s -C $(dir $@) -f Vand_popcount_carry.mk > /dev/null
 	$(MAKE) -s -C $(dir $@) -f Vand_popcount_carry.mk verilated.o verilated_threads.o > /dev/null

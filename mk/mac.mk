@@ -1,17 +1,14 @@
 # drf_mac equivalence: the behavioural accumulator against the iCE40 SB_MAC16 it stands for
-# (sim/mac_equiv.cpp; the primitive's simulation model comes from Yosys' cells_sim.v).
+# (sim/mac_equiv.cpp; the primitive's simulation model comes from Yosys' cells_sim.v, see ICE40_SIM).
 MAC_DIR := $(BUILD)/mac_equiv
 MAC_EQUIV := $(MAC_DIR)/mac_equiv
 
-$(MAC_DIR)/sb_mac16.v: $(YOSYS_SHARE)/ice40/cells_sim.v
-	@mkdir -p $(dir $@)
-	awk '/^module SB_MAC16/,/^endmodule/' $< | awk '/specify/{s=1} !s{print} /endspecify/{s=0}' > $@
-
-$(MAC_EQUIV): sim/mac_equiv.cpp tests/test_util.h rtl/drf_mac.v $(MAC_DIR)/sb_mac16.v
+$(MAC_EQUIV): sim/mac_equiv.cpp tests/test_util.h rtl/drf_mac.v $(ICE40_SIM)/SB_MAC16.v
+	@mkdir -p $(MAC_DIR)
 	$(VERILATOR) --cc -O3 -Wall -Wno-fatal --prefix Vmac_beh --top-module drf_mac \
 		-Mdir $(MAC_DIR)/beh rtl/drf_mac.v > $(MAC_DIR)/beh.log 2>&1 || { cat $(MAC_DIR)/beh.log; exit 1; }
 	$(VERILATOR) --cc -O3 -Wno-fatal -DDRF_ICE40_DSP --prefix Vmac_prim --top-module drf_mac \
-		-Mdir $(MAC_DIR)/prim rtl/drf_mac.v $(MAC_DIR)/sb_mac16.v > $(MAC_DIR)/prim.log 2>&1 \
+		-Mdir $(MAC_DIR)/prim rtl/drf_mac.v $(ICE40_SIM)/SB_MAC16.v > $(MAC_DIR)/prim.log 2>&1 \
 		|| { cat $(MAC_DIR)/prim.log; exit 1; }
 	$(MAKE) -s -C $(MAC_DIR)/beh -f Vmac_beh.mk > /dev/null
 	$(MAKE) -s -C $(MAC_DIR)/prim -f Vmac_prim.mk > /dev/null

@@ -17,17 +17,18 @@
 //   ACC_MAC = 1 (multiply-accumulate): acc += count * w, or acc -= count * w with `sub`, where
 //     w = 2^(p+q) (2^(p+q+1) for the formats whose C doubles the sum, see drf_gemm) is the plane
 //     pair's weight, shared by the array. `first_d` clears the accumulator one cycle ahead of a
-//     tile's first element (drf_gemm leaves a one-cycle gap after each tile for it). This is the form of
-//     an iCE40 SB_MAC16 in 32-bit accumulate mode (drf_mac), which holds the accumulator at no
-//     logic cost.
+//     tile's first element (drf_gemm leaves a one-cycle gap after each tile for it). This is the
+//     form of an iCE40 SB_MAC16 in 32-bit accumulate mode (drf_mac), which holds the accumulator
+//     at no logic cost.
 // A bubble (no stream element; its count is not defined) has valid = 0: the Horner accumulator
 // holds, and drf_gemm gives it the weight w = 0. Values stay below 2^31 (spec 3.1), so 32 bits
 // never wrap.
 //
-// With SHADOW = 1 a drf_shadow register takes the accumulator at the end of each tile and drains it
-// along the chain of the array's shadows (chain_in is the next DPU's). With SHADOW = 0 (an array of one DPU) `shadow` is the accumulator itself: it
-// holds between tiles, and drf_gemm keeps the next tile's first element away from it until the
-// drain has read it; cap_d, chain_shift_d and chain_in are not used.
+// With SHADOW = 1 a drf_shadow register takes the accumulator at the end of each tile and drains
+// it along the chain of the array's shadows (chain_in is the next DPU's). With SHADOW = 0 (an
+// array of one DPU) `shadow` is the accumulator itself: it holds between tiles, and drf_gemm keeps
+// the next tile's first element away from it until the drain has read it; cap_d, chain_shift_d
+// and chain_in are not used.
 module drf_dpu #(
     parameter POPCOUNT_STAGES = 3, // popcount pipeline stages (operands to accumulator)
     parameter ACC_MAC = 0,         // 1: multiply-accumulate by w (see above)

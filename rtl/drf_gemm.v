@@ -11,8 +11,9 @@
 //
 // P = Σ 2^(p+q) popcount(l_p AND r_q), X = the same with XOR (padding masked). With ACC_MAC the
 // DPUs accumulate 2P, -X, -2X (and -SR_j in an SU sum pass) instead, so C = t + b throughout.
-// Both mixed formats use the row sums of R, so there is one kind of sum pass: it counts the R planes alone (DPU op
-// "b", no L read) for one column band, once per band, with the R tiles outermost. The drain turns
+// Both mixed formats use the row sums of R, so there is one kind of sum pass: it counts the R
+// planes alone (DPU op "b", no L read) for one column band, once per band, with the R tiles
+// outermost. The drain turns
 // the band's sums into corr_j = n_L·SR_j (Horner, n_L·x = 2(…(2x + x)…) + x) before the band's
 // first tile is drained.
 //

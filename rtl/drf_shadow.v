@@ -1,8 +1,8 @@
-// drf_shadow: a DPU's drain shadow: takes the accumulator on `cap`, else shifts along the drain chain.
+// drf_shadow: a DPU's drain shadow: the accumulator on `cap`, else a shift along the drain chain.
 `default_nettype none
 
-// The shadow takes the accumulator on `cap` (the cycle after a tile's last word was added, while the
-// next tile already loads the accumulator) and otherwise shifts along the drain chain on
+// The shadow takes the accumulator on `cap` (the cycle after a tile's last word was added, while
+// the next tile already loads the accumulator) and otherwise shifts along the drain chain on
 // `chain_shift`: chain_in is the next DPU's shadow, so the array drains through one port. Both
 // controls come a cycle early and are registered here, one copy per DPU (fan-out).
 module drf_shadow (
